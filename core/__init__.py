@@ -1,0 +1,181 @@
+"""Coachdesk core: the application factory.
+
+``create_app()`` reads the configuration, connects the database, wires the
+extensions, registers every core area and then the installed add-ons.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from jinja2 import BaseLoader
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from core import config as config_module
+from core.config import ConfigError
+
+__all__ = ["ConfigError", "create_app"]
+
+CORE_ROOT = Path(__file__).resolve().parent
+log = logging.getLogger("coachdesk")
+
+
+class CoachdeskFlask(Flask):
+    """Flask whose template loader follows theme → add-ons → core."""
+
+    core_template_folders: list[Path]
+
+    def create_global_jinja_loader(self) -> BaseLoader:  # type: ignore[override]
+        from core.themes import ThemeLoader
+
+        return ThemeLoader(self, self.core_template_folders)
+
+
+def _core_areas() -> dict[str, Any]:
+    """Every core area, as (name → module with hook implementations)."""
+    from core.admin import plugin as admin_plugin
+    from core.clientarea import plugin as clientarea_plugin
+    from core.coach import plugin as coach_plugin
+
+    return {"clientarea": clientarea_plugin, "coach": coach_plugin, "admin": admin_plugin}
+
+
+def _blueprints() -> list[Any]:
+    from core.accounts.views import bp as accounts_bp
+    from core.admin.views import bp as admin_bp
+    from core.clientarea.views import bp as clientarea_bp
+    from core.coach.views import bp as coach_bp
+    from core.sessions.views import bp as sessions_bp
+
+    return [accounts_bp, clientarea_bp, coach_bp, admin_bp, sessions_bp]
+
+
+def create_app(overrides: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the application. Raises :class:`ConfigError` with a one-line reason on bad config."""
+    import os
+
+    from core import db as db_module
+    from core import i18n, plugins, themes
+    from core.accounts.views import too_many_requests
+    from core.extensions import babel, csrf, init_limiter, login_manager
+
+    app = CoachdeskFlask(
+        "core",
+        instance_path=instance_path or os.environ.get("COACHDESK_INSTANCE_PATH") or None,
+        static_folder="static",
+    )
+    app.config.update(config_module.load_config(Path(app.instance_path)))
+    app.config.update(overrides or {})
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if app.config["PROXY_FIX"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    app.core_template_folders = [
+        CORE_ROOT / "templates",
+        *sorted(p for p in CORE_ROOT.glob("*/templates") if p.is_dir()),
+    ]
+    db_module.init_app(app, db_module.Database(app.config["DATABASE_URL"]))
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        timezone_selector=i18n.select_timezone,
+        default_translation_directories=";".join(i18n.translation_directories(CORE_ROOT)),
+    )
+    init_limiter(app)
+    i18n.init_app(app)
+    themes.init_app(app)
+
+    @login_manager.user_loader
+    def _load_user(token: str) -> Any:
+        from core.accounts.models import User
+        from core.db import db
+
+        user = db.scalar(select(User).where(User.session_token == token))
+        return user if user is not None and user.is_active else None
+
+    for blueprint in _blueprints():
+        app.register_blueprint(blueprint)
+    host = plugins.init_app(app, _core_areas())
+    _register_error_pages(app, too_many_requests)
+    _register_page_context(app)
+    host.call("register_cli_commands", cli=app.cli)
+    host.call("app_startup", app=app)
+    return app
+
+
+def _register_error_pages(app: Flask, too_many_requests: Any) -> None:
+    messages = {
+        403: lambda: _("You do not have access to this page."),
+        404: lambda: _("This page does not exist, or is not yours to see."),
+        405: lambda: _("This action is not allowed here."),
+        410: lambda: _("This link has expired."),
+        413: lambda: _("The file is too large."),
+        500: lambda: _("Something went wrong on our side. It has been logged."),
+    }
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> ResponseReturnValue:
+        code = error.code or 500
+        if code == 429:
+            return too_many_requests(error)
+        if code < 400 or request.path.startswith("/static/"):
+            return error
+        message = messages.get(code, lambda: error.description or "")()
+        return render_template("errors/error.html", code=code, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError) -> ResponseReturnValue:
+        message = _(
+            "This form has expired or was sent from elsewhere. Reload the page and try again."
+        )
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(500)
+    def _server_error(error: Exception) -> ResponseReturnValue:
+        return render_template("errors/error.html", code=500, message=messages[500]()), 500
+
+
+def _register_page_context(app: Flask) -> None:
+    from core.plugins import collect
+    from core.settings import get_option
+
+    @app.context_processor
+    def _page_context() -> dict[str, Any]:
+        items = []
+        if current_user.is_authenticated:
+            items = sorted(collect("menu_items", user=current_user), key=lambda i: (i.order, i.key))
+        return {"menu": items, "site_name": get_option("general.site_name")}
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        if app.config["SESSION_COOKIE_SECURE"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

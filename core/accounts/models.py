@@ -1,0 +1,125 @@
+"""People: users of every role, the coach–client assignment and the coach's private notes."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, utcnow
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    COACH = "coach"
+    CLIENT = "client"
+
+
+ROLE_VALUES = tuple(r.value for r in Role)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class User(Base):
+    """A person who can sign in. ``email`` is unique whatever its letter case."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLE_VALUES!r}", name="role"),
+        # Lets other tables require, through a foreign key, that a user has a given role.
+        UniqueConstraint("id", "role"),
+        Index("uq_users_email_lower", func.lower("email"), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(10))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(10))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Name a coach signs emails with; falls back to the full name.
+    display_name: Mapped[str | None] = mapped_column(String(150))
+    #: Rotated on password change or deactivation: every other login session ends.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    #: Secret of the private calendar feed (None: no feed).
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    # Flask-Login protocol -------------------------------------------------
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    # Helpers ----------------------------------------------------------------
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def sender_name(self) -> str:
+        return self.display_name or self.full_name
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role} {self.email}>"
+
+
+class CoachClient(Base):
+    """A client assigned to a coach. A coach also reaches clients they have a session with."""
+
+    __tablename__ = "coach_clients"
+    __table_args__ = (
+        CheckConstraint("client_role = 'client'", name="client_role"),
+        ForeignKeyConstraint(
+            ["client_id", "client_role"], ["users.id", "users.role"], ondelete="CASCADE"
+        ),
+    )
+
+    coach_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_id: Mapped[int] = mapped_column(primary_key=True, index=True)
+    client_role: Mapped[str] = mapped_column(String(10), default=Role.CLIENT.value)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClientNote(Base):
+    """Private notes about a client, shared by the staff who reach that client."""
+
+    __tablename__ = "client_notes"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    body: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -1,0 +1,55 @@
+"""Account operations shared by the CLI, the admin, the coach pages and the demo."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from core.accounts.models import Role, User, new_token
+from core.accounts.passwords import hash_password
+from core.db import db
+
+
+class AccountError(ValueError):
+    """An account cannot be created or changed as asked; the message is for the user."""
+
+
+def find_by_email(email: str) -> User | None:
+    return db.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def create_user(
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    role: Role | str,
+    password: str | None = None,
+    phone: str | None = None,
+    timezone: str | None = None,
+    locale: str | None = None,
+) -> User:
+    """Add a user to the session (the caller commits). A missing password means 'set by link'."""
+    email = email.strip()
+    if str(role) not in {r.value for r in Role}:
+        raise AccountError(f"unknown role {role!r}")
+    if find_by_email(email) is not None:
+        raise AccountError(f"an account with the email {email} already exists")
+    user = User(
+        email=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        role=str(role),
+        phone=(phone or "").strip() or None,
+        timezone=timezone,
+        locale=locale,
+        password_hash=hash_password(password) if password else None,
+    )
+    db.add(user)
+    db.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Change the password and end every other login session of this user."""
+    user.password_hash = hash_password(password)
+    user.session_token = new_token()

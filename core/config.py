@@ -1,0 +1,204 @@
+"""Configuration: built-in defaults < instance config file < ``COACHDESK_*`` environment.
+
+Every value is checked once, at start-up, so that a typo gives one clear line
+instead of a traceback halfway through a request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+CONFIG_FILE_NAME = "coachdesk.toml"
+SECRET_KEY_FILE_NAME = "secret_key"  # noqa: S105 (a file name)
+
+# Front-page slugs, as in the reference product (French defaults, configurable).
+DEFAULT_SLUGS: dict[str, str] = {
+    "login": "connexion",
+    "client_area": "accueil-client",
+    "coach_home": "accueil-coach",
+    "my_clients": "mes-clients",
+    "calendar": "calendrier-seances",
+}
+
+# name -> (default, kind). Kinds drive parsing of environment strings.
+OPTIONS: dict[str, tuple[Any, str]] = {
+    "database_url": (None, "str"),  # default: SQLite file in the instance folder
+    "secret_key": (None, "str"),  # default: generated into the instance folder
+    "base_url": ("http://127.0.0.1:5000", "url"),
+    "smtp_url": ("smtp://127.0.0.1:25", "smtp"),
+    "mail_from": ("Coachdesk <no-reply@localhost>", "str"),
+    "ratelimit_storage_url": ("memory://", "str"),
+    "login_rate_limit": ("10 per minute;50 per hour", "str"),
+    "storage_path": (None, "str"),  # default: <instance>/storage
+    "themes_path": (None, "str"),  # extra folder of themes, searched before the bundled ones
+    "proxy_fix": (False, "bool"),  # trust X-Forwarded-* from one reverse proxy
+    "default_locale": ("en", "str"),
+    "max_upload_mb": (10, "int"),
+    "log_level": ("INFO", "str"),
+}
+
+SMTP_SCHEMES = {"smtp", "smtp+starttls", "smtps"}
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported to the operator as one line."""
+
+
+def _parse(name: str, raw: Any, kind: str) -> Any:
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(f"{name} must be true or false, not {raw!r}")
+    if kind == "int":
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    if not text:
+        raise ConfigError(f"{name} is set but empty")
+    if kind == "url":
+        parts = urlsplit(text)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ConfigError(f"{name} must be an http:// or https:// address, not {text!r}")
+        return text.rstrip("/")
+    if kind == "smtp":
+        parts = urlsplit(text)
+        if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+            raise ConfigError(
+                f"{name} must look like smtp://host:25, smtp+starttls://user:pass@host:587 "
+                f"or smtps://user:pass@host:465, not {text!r}"
+            )
+        return text
+    return text
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    unknown = sorted(set(data) - set(OPTIONS) - {"slugs"})
+    if unknown:
+        raise ConfigError(f"config file {path} has unknown setting(s): {', '.join(unknown)}")
+    return data
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Read the instance's secret key, creating it (mode 0600) on first start."""
+    key_file = instance_path / SECRET_KEY_FILE_NAME
+    try:
+        if key_file.exists():
+            key = key_file.read_text().strip()
+            if len(key) < 32:
+                raise ConfigError(f"{key_file} holds a key shorter than 32 characters")
+            return key
+        key = secrets.token_urlsafe(48)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+        return key
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read or create the secret key in {key_file}: {exc.strerror}"
+        ) from None
+
+
+def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return Flask config keys (upper case) from defaults, the config file and the environment."""
+    env = os.environ if environ is None else environ
+    try:
+        instance_path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"instance folder {instance_path} cannot be created: {exc.strerror}"
+        ) from None
+
+    file_path = Path(env.get("COACHDESK_CONFIG") or instance_path / CONFIG_FILE_NAME)
+    from_file: dict[str, Any] = {}
+    if "COACHDESK_CONFIG" in env or file_path.exists():
+        from_file = _read_file(file_path)
+
+    values: dict[str, Any] = {}
+    for name, (default, kind) in OPTIONS.items():
+        env_name = f"COACHDESK_{name.upper()}"
+        if env_name in env:
+            values[name] = _parse(env_name, env[env_name], kind)
+        elif name in from_file:
+            values[name] = _parse(name, from_file[name], kind)
+        else:
+            values[name] = default
+
+    slugs = dict(DEFAULT_SLUGS)
+    slugs.update({k: str(v).strip("/") for k, v in from_file.get("slugs", {}).items()})
+    for key in DEFAULT_SLUGS:
+        env_name = f"COACHDESK_SLUG_{key.upper()}"
+        if env_name in env:
+            slugs[key] = env[env_name].strip("/")
+    for key, slug in slugs.items():
+        if key not in DEFAULT_SLUGS:
+            raise ConfigError(f"unknown slug {key!r}; known: {', '.join(DEFAULT_SLUGS)}")
+        if not slug or "/" in slug:
+            raise ConfigError(f"slug {key} must be one non-empty path segment, not {slug!r}")
+
+    database_url = values["database_url"] or f"sqlite:///{instance_path / 'coachdesk.sqlite3'}"
+    try:
+        parsed = make_url(database_url)
+    except ArgumentError:
+        raise ConfigError(f"database URL {database_url!r} is not a valid URL") from None
+    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ConfigError(
+            f"database URL {database_url!r}: "
+            "only sqlite:/// and postgresql+psycopg:// are supported"
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+        raise ConfigError(
+            f"database URL must use postgresql+psycopg://, not {parsed.drivername}://"
+        )
+
+    storage = Path(values["storage_path"] or instance_path / "storage")
+    base_url = values["base_url"]
+    return {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": values["secret_key"] or _secret_key(instance_path),
+        "BASE_URL": base_url,
+        "SMTP_URL": values["smtp_url"],
+        "MAIL_FROM": values["mail_from"],
+        "RATELIMIT_STORAGE_URI": values["ratelimit_storage_url"],
+        "LOGIN_RATE_LIMIT": values["login_rate_limit"],
+        "STORAGE_PATH": storage,
+        "THEMES_PATH": Path(values["themes_path"]) if values["themes_path"] else None,
+        "PROXY_FIX": values["proxy_fix"],
+        "BABEL_DEFAULT_LOCALE": values["default_locale"],
+        "MAX_UPLOAD_MB": values["max_upload_mb"],
+        "MAX_CONTENT_LENGTH": (values["max_upload_mb"] * 5 + 1) * 1024 * 1024,
+        "LOG_LEVEL": values["log_level"].upper(),
+        "SLUGS": slugs,
+        "PREFERRED_URL_SCHEME": urlsplit(base_url).scheme,
+        # Cookies: never readable from scripts, not sent cross-site, HTTPS-only when served so.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+        "SESSION_COOKIE_NAME": "coachdesk_session",
+        "REMEMBER_COOKIE_SECURE": base_url.startswith("https://"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # token lives as long as the login session
+    }

@@ -1,0 +1,87 @@
+"""Language and time zone of the current viewer, and the filters that format for them.
+
+Instants are stored in UTC; they are shown in the viewer's own time zone when set,
+else the site's. Money is integer minor units plus an ISO currency code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel.numbers import format_currency, get_currency_precision
+from flask import Flask, has_request_context, request
+from flask_babel import format_date, format_datetime, format_time, get_locale
+from flask_login import current_user
+
+from core.settings import get_option
+
+LANGUAGES = {"en": "English", "fr": "Français"}
+
+
+def select_locale() -> str:
+    if has_request_context():
+        if current_user.is_authenticated and current_user.locale in LANGUAGES:
+            return current_user.locale  # type: ignore[no-any-return]
+        best = request.accept_languages.best_match(list(LANGUAGES))
+        if best:
+            return best
+    return "en"
+
+
+def site_timezone() -> ZoneInfo:
+    return zone(get_option("general.timezone"))
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def select_timezone() -> str:
+    if has_request_context() and current_user.is_authenticated and current_user.timezone:
+        return current_user.timezone  # type: ignore[no-any-return]
+    return str(get_option("general.timezone"))
+
+
+def is_valid_timezone(name: str) -> bool:
+    return name in available_timezones()
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    return int((amount * (10 ** get_currency_precision(currency))).to_integral_value())
+
+
+def from_minor(amount: int, currency: str) -> Decimal:
+    return Decimal(amount) / (10 ** get_currency_precision(currency))
+
+
+def money(amount: int | None, currency: str = "EUR") -> str:
+    """Format minor units for the viewer's language: 4500, EUR → '€45.00' / '45,00 €'."""
+    if amount is None:
+        return ""
+    return format_currency(from_minor(amount, currency), currency, locale=str(get_locale() or "en"))
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        datetime=lambda dt, fmt="medium": format_datetime(dt, fmt) if dt else "",
+        date=lambda dt, fmt="medium": format_date(dt, fmt) if dt else "",
+        time=lambda dt, fmt="short": format_time(dt, fmt) if dt else "",
+        money=money,
+    )
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+
+
+def translation_directories(core_root: Path) -> list[str]:
+    """The core's catalog plus one per area that has its own."""
+    return [str(p) for p in sorted(core_root.glob("**/translations")) if p.is_dir()]
+
+
+def localtime(dt: datetime) -> datetime:
+    """An instant in the viewer's time zone."""
+    return dt.astimezone(zone(select_timezone()))

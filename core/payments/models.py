@@ -1,0 +1,70 @@
+"""Money received for sessions, and the receipts issued for it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, utcnow
+
+
+class PaymentMethod(enum.StrEnum):
+    CASH = "cash"
+    TRANSFER = "transfer"
+    CHEQUE = "cheque"
+    CARD = "card"
+    OTHER = "other"
+
+
+PAYMENT_METHODS = tuple(m.value for m in PaymentMethod)
+
+
+class Payment(Base):
+    """A payment received for a session: recorded by hand, or by a payment provider."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_non_negative"),
+        CheckConstraint(f"method IN {PAYMENT_METHODS!r}", name="method"),
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("coaching_sessions.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[int]  # minor units
+    currency: Mapped[str] = mapped_column(String(3))
+    method: Mapped[str] = mapped_column(String(10))
+    paid_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)
+    #: "manual" for a payment entered by staff, else the payment provider's key.
+    provider: Mapped[str] = mapped_column(String(40), default="manual")
+    provider_reference: Mapped[str | None] = mapped_column(String(255), unique=True)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Receipt(Base):
+    """A numbered receipt. Its content is frozen at issue so that it always renders the same."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (CheckConstraint("number > 0", name="number_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Sequential per site, never reused (rows are never deleted).
+    number: Mapped[int] = mapped_column(unique=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coaching_sessions.id", ondelete="SET NULL"), unique=True
+    )
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Business, client, session and payment details as printed.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,0 +1,58 @@
+"""The add-on host, as the rest of the application uses it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, abort, request
+
+from core.db import close_session
+from core.plugins.host import AddonError, PluginHost, get_host
+
+__all__ = ["AddonError", "PluginHost", "call", "collect", "get_host", "init_app", "is_active"]
+
+
+def is_active(name: str) -> bool:
+    """Whether add-on ``name`` is active for the current request."""
+    return get_host().is_active(name)
+
+
+def call(hook_name: str, **kwargs: Any) -> list[Any]:
+    return get_host().call(hook_name, **kwargs)
+
+
+def collect(hook_name: str, **kwargs: Any) -> list[Any]:
+    return get_host().collect(hook_name, **kwargs)
+
+
+def init_app(app: Flask, core_plugins: dict[str, Any]) -> PluginHost:
+    """Build the host: core areas first, then installed add-ons and their blueprints."""
+    host = PluginHost()
+    app.extensions["coachdesk.plugins"] = host
+    for area, module in core_plugins.items():
+        host.register_core(module, area)
+    host.discover()
+
+    for addon_name, blueprints in zip(
+        host.addons, [host.call("register_blueprints", only=[n]) for n in host.addons], strict=True
+    ):
+        for result in blueprints:
+            for blueprint in result:
+                app.register_blueprint(blueprint)
+                host.addons[addon_name].blueprints.append(blueprint.name)
+    owners = {bp: a.name for a in host.addons.values() for bp in a.blueprints}
+
+    @app.before_request
+    def _hide_inactive_addons() -> None:
+        """An inactive add-on's URLs do not exist."""
+        for blueprint in request.blueprints:
+            owner = owners.get(blueprint)
+            if owner is not None and not host.is_active(owner):
+                abort(404)
+
+    @app.teardown_appcontext
+    def _flush_addon_errors(exc: BaseException | None) -> None:
+        close_session(exc)  # SQLite: the request's transaction must end before another writes
+        host.flush_errors()
+
+    return host

@@ -1,0 +1,37 @@
+"""Who reaches a session: its client, its coach, and administrators. Nobody else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort
+from sqlalchemy import true
+
+from core.accounts.models import Role, User
+from core.db import db
+from core.sessions.models import CoachingSession
+
+
+def can_reach_session(viewer: User, session: CoachingSession) -> bool:
+    if viewer.role == Role.ADMIN:
+        return True
+    if viewer.role == Role.COACH:
+        return session.coach_id == viewer.id
+    return session.client_id == viewer.id and session.status != "available"
+
+
+def sessions_visible_to(viewer: User) -> Any:
+    """SQL condition on ``CoachingSession`` matching what ``viewer`` may see."""
+    if viewer.role == Role.ADMIN:
+        return true()
+    if viewer.role == Role.COACH:
+        return CoachingSession.coach_id == viewer.id
+    return CoachingSession.client_id == viewer.id
+
+
+def get_session_or_404(viewer: User, session_id: int, *options: Any) -> CoachingSession:
+    """The session if ``viewer`` reaches it, else 404 (never reveal that it exists)."""
+    session = db.get(CoachingSession, session_id, options=list(options))
+    if session is None or not can_reach_session(viewer, session):
+        abort(404)
+    return session

@@ -1,0 +1,66 @@
+"""Site options: typed defaults declared in code, values set by the site owner in the database.
+
+Every area declares its options with :func:`define`; pages read them with
+:func:`get_option`. All options are read in one query per request and cached
+for the rest of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, has_app_context
+from sqlalchemy import select
+
+from core.db import db
+from core.settings.models import SiteOption
+
+_DEFAULTS: dict[str, Any] = {}
+
+
+def define(key: str, default: Any) -> None:
+    """Declare an option and its default (JSON-serialisable). Declaring twice is an error."""
+    if key in _DEFAULTS and _DEFAULTS[key] != default:
+        raise ValueError(f"option {key!r} already defined with another default")
+    _DEFAULTS[key] = default
+
+
+def defaults() -> dict[str, Any]:
+    return dict(_DEFAULTS)
+
+
+def _stored() -> dict[str, Any]:
+    cached: dict[str, Any] | None = g.get("_site_options") if has_app_context() else None
+    if cached is None:
+        cached = {o.key: o.value for o in db.scalars(select(SiteOption))}
+        if has_app_context():
+            g._site_options = cached
+    return cached
+
+
+def get_option(key: str) -> Any:
+    if key not in _DEFAULTS:
+        raise KeyError(f"undefined site option {key!r}")
+    return _stored().get(key, _DEFAULTS[key])
+
+
+def set_option(key: str, value: Any) -> None:
+    """Stage a new value in the current transaction (the caller commits)."""
+    if key not in _DEFAULTS:
+        raise KeyError(f"undefined site option {key!r}")
+    option = db.get(SiteOption, key) or SiteOption(key=key)
+    option.value = value
+    db.add(option)
+    _stored()[key] = value
+
+
+def forget_cache() -> None:
+    g.pop("_site_options", None)
+
+
+# Options of the core that several areas read. Areas define their own next to their code.
+define("general.site_name", "Coachdesk")
+define("general.timezone", "Europe/Paris")
+define("general.currency", "EUR")
+define("general.cancellation_window_hours", 24)
+define("theme.active", "default")

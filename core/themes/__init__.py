@@ -1,0 +1,140 @@
+"""Themes: folders with ``templates/`` and ``static/`` that restyle the whole site.
+
+Template lookup order, per template: the active theme, then active add-ons'
+template folders, then the core's. Static files of the active theme are served
+under ``/theme/<name>/``; :func:`asset_url` falls back to the core's static files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, abort, current_app, has_app_context, send_from_directory, url_for
+from jinja2 import BaseLoader, Environment, TemplateNotFound
+from jinja2.loaders import split_template_path
+from werkzeug.wrappers import Response
+
+from core.settings import get_option
+
+BUNDLED_THEMES = Path(__file__).resolve().parents[2] / "themes"
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    path: Path
+    title: str
+    description: str
+
+    @property
+    def templates(self) -> Path:
+        return self.path / "templates"
+
+    @property
+    def static(self) -> Path:
+        return self.path / "static"
+
+
+def discover_themes(extra: Path | None) -> dict[str, Theme]:
+    """Themes of the configured folder first (they win over bundled ones of the same name)."""
+    found: dict[str, Theme] = {}
+    for root in [p for p in (extra, BUNDLED_THEMES) if p is not None]:
+        if not root.is_dir():
+            continue
+        for folder in sorted(root.iterdir()):
+            if folder.name in found or not (folder / "templates").is_dir():
+                continue
+            about = folder / "THEME.txt"
+            lines = about.read_text().splitlines() if about.exists() else []
+            found[folder.name] = Theme(
+                name=folder.name,
+                path=folder,
+                title=lines[0] if lines else folder.name.title(),
+                description=" ".join(lines[1:]).strip(),
+            )
+    return found
+
+
+def themes(app: Flask | None = None) -> dict[str, Theme]:
+    return (app or current_app).extensions["coachdesk.themes"]  # type: ignore[no-any-return]
+
+
+def active_theme() -> Theme | None:
+    available = themes()
+    return available.get(get_option("theme.active")) or available.get("default")
+
+
+class ThemeLoader(BaseLoader):
+    """Jinja loader that resolves each template through theme → add-ons → core."""
+
+    def __init__(self, app: Flask, core_folders: list[Path]) -> None:
+        self.app = app
+        self.core_folders = core_folders
+
+    def search_path(self) -> list[Path]:
+        if not has_app_context():
+            return self.core_folders
+        from core.plugins import collect
+
+        theme = active_theme()
+        addon_folders = [Path(p) for p in collect("template_folders")]
+        return ([theme.templates] if theme else []) + addon_folders + self.core_folders
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)
+        search_path = self.search_path()
+        for folder in search_path:
+            filename = os.path.join(folder, *pieces)
+            if os.path.isfile(filename):
+                with open(filename, encoding="utf-8") as handle:
+                    source = handle.read()
+                mtime = os.path.getmtime(filename)
+
+                def uptodate(filename: str = filename, mtime: float = mtime) -> bool:
+                    # Stale when the file changed, or when the theme/add-ons now resolve elsewhere.
+                    try:
+                        if os.path.getmtime(filename) != mtime:
+                            return False
+                    except OSError:
+                        return False
+                    return self.search_path() == search_path
+
+                return source, filename, uptodate
+        raise TemplateNotFound(template)
+
+    def list_templates(self) -> list[str]:
+        names: set[str] = set()
+        for folder in self.search_path():
+            for root, _dirs, files in os.walk(folder):
+                for file in files:
+                    rel = os.path.relpath(os.path.join(root, file), folder)
+                    names.add(rel.replace(os.sep, "/"))
+        return sorted(names)
+
+
+def asset_url(filename: str) -> str:
+    """URL of a static file: the active theme's copy if it has one, else the core's."""
+    theme = active_theme()
+    if theme is not None and (theme.static / filename).is_file():
+        return url_for("theme_static", theme=theme.name, filename=filename)
+    return url_for("static", filename=filename)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["coachdesk.themes"] = discover_themes(app.config.get("THEMES_PATH"))
+
+    @app.route("/theme/<theme>/<path:filename>", endpoint="theme_static")
+    def theme_static(theme: str, filename: str) -> Response:
+        found = themes().get(theme)
+        if found is None:
+            abort(404)
+        return send_from_directory(found.static, filename, max_age=3600)
+
+    theme_static.access = "public"  # type: ignore[attr-defined]
+    app.jinja_env.globals["asset_url"] = asset_url
+    app.jinja_env.auto_reload = True  # lets ThemeLoader's uptodate() see theme switches

@@ -1,0 +1,361 @@
+"""The Coachdesk add-on contract.
+
+An add-on is an importable module (or package) named in the ``coachdesk.addons``
+entry-point group of an installed distribution::
+
+    [options.entry_points]
+    coachdesk.addons =
+        reviews = coachdesk_reviews
+
+The module implements any of the hooks below with ``@hookimpl``; it needs none of
+them. Module attributes describe it:
+
+``TITLE``        name shown on the Add-ons page (default: the entry-point name)
+``DESCRIPTION``  one sentence shown under it
+``VERSION``      shown on the Add-ons page (default: the distribution's version)
+``REQUIRES``     names of add-ons that must be active first, e.g. ``("premium",)``
+
+Rules the host guarantees:
+
+* Discovered is not active. Hooks of an add-on are called only while the site owner
+  has it activated (Admin → Add-ons, or ``coachdesk addons activate NAME``), and
+  only while every add-on in ``REQUIRES`` is active too. A change takes effect in
+  every process on its next request.
+* The hooks marked *installed* are the exception: they are called for every
+  installed add-on at start-up, because Flask and Alembic need their answers
+  before any request. What they register is hidden again (404, not listed) while
+  the add-on is inactive.
+* An add-on that fails to import, or raises inside a hook, is logged and reported
+  on the Add-ons page; the call goes on without it and the site keeps working.
+* Deactivating hides an add-on's features; its tables and data stay.
+* The core registers its own tabs, menu entries, cards and email types through these
+  same hooks: read ``core/*/plugin.py`` for worked examples.
+
+Hooks that return lists may return ``None`` or an empty list to add nothing.
+Ordering of tabs, menu items and cards is by their ``order`` field (lower first).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Blueprint, Flask, Response
+    from markupsafe import Markup
+
+    from core.accounts.models import User
+    from core.sessions.models import CoachingSession
+
+PROJECT = "coachdesk"
+hookspec = pluggy.HookspecMarker(PROJECT)
+#: Decorate your hook implementations with this.
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --------------------------------------------------------------------------
+# Values that hooks return
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tab:
+    """A tab of a tabbed page (client area, client profile, settings).
+
+    ``render`` is called only for the tab being shown, inside the request, and may
+    read ``flask.request`` (a tab can handle its own form posts: the tab's URL
+    accepts POST). It returns HTML (a ``Markup`` or string, e.g. from
+    ``render_template``) or a ``Response`` such as a redirect.
+    """
+
+    key: str  # URL segment; lower-case letters, digits and dashes
+    label: str
+    render: Callable[[], Markup | str | Response]
+    order: int = 100
+    badge: str | None = None  # a short count or flag shown beside the label
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """An entry in the navigation bar."""
+
+    key: str
+    label: str
+    url: str
+    order: int = 100
+    icon: str | None = None  # name of an icon of the default theme's sprite
+
+
+@dataclass(frozen=True)
+class StatCard:
+    """A small figure with a label, shown in a row of cards."""
+
+    key: str
+    label: str
+    value: str
+    hint: str | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class EmailType:
+    """A kind of email the site sends.
+
+    Its templates are ``emails/<key>.html`` and ``emails/<key>.txt`` (a theme may
+    override both). Each type gets an on/off switch and a subject field in
+    Settings → Emails; ``default_subject`` is used until the site owner sets one and
+    may use ``{placeholders}`` from the email's context (``site_name``,
+    ``session_title``, ``session_date``, ``client_name``, ``coach_name`` …).
+    """
+
+    key: str
+    label: str
+    recipient: str  # "client", "coach", "admin" or "user": who it goes to, for the settings page
+    default_subject: str
+    description: str = ""
+    default_enabled: bool = True
+
+
+@dataclass
+class OutgoingEmail:
+    """An email about to be written to the outbox.
+
+    ``before_email_queued`` receives it and may change it (``subject``,
+    ``body_text``, ``body_html``), add to it (:meth:`add_attachment`,
+    :meth:`append_line`) or stop it (:meth:`veto`). Nothing has been written yet.
+    """
+
+    email_type: str
+    to_address: str
+    subject: str
+    body_text: str
+    body_html: str | None = None
+    to_name: str | None = None
+    session_id: int | None = None
+    user_id: int | None = None
+    dedupe_key: str | None = None
+    locale: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
+    vetoed_by: str | None = None
+
+    def veto(self, reason: str) -> None:
+        """Stop this email; ``reason`` is logged."""
+        self.vetoed_by = reason
+
+    def add_attachment(self, filename: str, content_type: str, data: bytes) -> None:
+        self.attachments.append((filename, content_type, data))
+
+    def append_line(self, text: str) -> None:
+        """Add a paragraph at the end of both the text and the HTML body."""
+        from markupsafe import escape
+
+        self.body_text = f"{self.body_text.rstrip()}\n\n{text}\n"
+        if self.body_html is not None:
+            self.body_html = f"{self.body_html}<p>{escape(text)}</p>"
+
+
+class PaymentProvider(abc.ABC):
+    """A way for a client to pay a session online (one class per provider).
+
+    The host creates one instance per request. Keep state in site options or your
+    own tables, never on the instance.
+    """
+
+    #: Stable identifier, stored on payments (``Payment.provider``).
+    key: str = ""
+    #: Shown to the client on the Pay button and on receipts.
+    label: str = ""
+
+    @abc.abstractmethod
+    def is_ready(self) -> bool:
+        """True when configured (keys present, license valid): buttons show only then."""
+
+    @abc.abstractmethod
+    def payment_button(self, session: CoachingSession, client: User) -> Markup | None:
+        """HTML for the Pay button of one unpaid session, or None if it cannot be paid."""
+
+    def refund(self, payment_id: int, amount: int | None = None) -> None:
+        """Refund a payment made through this provider (default: not supported)."""
+        raise NotImplementedError(f"{self.key} cannot refund")
+
+
+# --------------------------------------------------------------------------
+# Lifecycle
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def app_startup(app: Flask) -> None:
+    """*Installed.* Called once per process after the app is built, for every installed add-on.
+
+    Register ``app.before_request`` functions, Jinja filters and the like here. Do
+    not assume the add-on is active: check with ``core.plugins.is_active(NAME)``.
+    """
+
+
+@hookspec
+def addon_activated(app: Flask) -> None:
+    """Called on one add-on only, right after the site owner activates it.
+
+    Its migrations have already run. Create default site options here.
+    """
+
+
+@hookspec
+def addon_deactivated(app: Flask) -> None:
+    """Called on one add-on only, right after it is deactivated. Keep its data."""
+
+
+# --------------------------------------------------------------------------
+# Code and files the add-on brings
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def register_blueprints() -> list[Blueprint]:
+    """*Installed.* Blueprints (views, static files) to register at start-up.
+
+    Every URL of these blueprints answers 404 while the add-on is inactive. A
+    blueprint's ``static_folder`` is how an add-on serves its CSS, JS and images.
+    """
+
+
+@hookspec
+def template_folders() -> list[str | Path]:
+    """Folders of Jinja templates, searched after the active theme and before the core.
+
+    Use a sub-folder named after your add-on (``reviews/tab.html``) to avoid
+    clashes; to override a core template, use its exact name.
+    """
+
+
+@hookspec
+def migration_folders() -> list[str | Path]:
+    """*Installed.* Folders of Alembic revisions for the add-on's own tables.
+
+    The add-on's revisions form their own branch: the first one has
+    ``down_revision = None``, ``branch_labels = ("<addon name>",)`` and
+    ``depends_on = "core"`` (so that core tables exist first). ``coachdesk db
+    upgrade`` applies every branch; activation applies the add-on's. Models
+    subclass ``core.db.Base`` so that the schema check sees them.
+    """
+
+
+@hookspec
+def register_cli_commands(cli: click.Group) -> None:
+    """*Installed.* Add click commands or groups to the ``coachdesk`` command line.
+
+    Run inside an app context; a command should refuse to act while the add-on is
+    inactive (``core.plugins.is_active``).
+    """
+
+
+# --------------------------------------------------------------------------
+# Screens
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def menu_items(user: User) -> list[MenuItem]:
+    """Navigation entries for a signed-in user. Check ``user.role`` to target a role."""
+
+
+@hookspec
+def client_area_tabs(client: User) -> list[Tab]:
+    """Tabs of the client area; each is served at ``/<client area slug>/<tab key>``."""
+
+
+@hookspec
+def client_profile_tabs(client: User, viewer: User) -> list[Tab]:
+    """Tabs of a client's profile as seen by staff (``/customer/<id>/<tab key>``).
+
+    ``viewer`` (coach or admin) has already been checked to reach ``client``.
+    """
+
+
+@hookspec
+def settings_sections(user: User) -> list[Tab]:
+    """Tabs of the admin Settings page (``/admin/settings/<key>``); admins only."""
+
+
+@hookspec
+def client_statistics_cards(client: User) -> list[StatCard]:
+    """Figures shown above the client-area tabs.
+
+    The site owner picks which keys show in Settings → General; new keys show by default.
+    """
+
+
+@hookspec
+def coach_statistics_cards(viewer: User) -> list[StatCard]:
+    """Figures on the coach home Statistics tab. ``viewer`` is a coach or an admin."""
+
+
+# --------------------------------------------------------------------------
+# Session events (inside the transaction of the change: queue emails here)
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def session_created(session: CoachingSession, actor: User) -> None:
+    """A session was just booked (flushed, not yet committed). ``actor`` booked it."""
+
+
+@hookspec
+def session_cancelled(session: CoachingSession, actor: User) -> None:
+    """A session was just cancelled by ``actor`` (its client, its coach or an admin)."""
+
+
+@hookspec
+def session_paid(session: CoachingSession, payment_id: int) -> None:
+    """A payment was just recorded and the session marked paid (manually or online)."""
+
+
+# --------------------------------------------------------------------------
+# Payments
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def payment_providers() -> list[type[PaymentProvider]]:
+    """Payment-provider classes this add-on brings (see :class:`PaymentProvider`)."""
+
+
+@hookspec
+def session_payment_buttons(session: CoachingSession, client: User) -> list[Markup]:
+    """Extra HTML buttons beside an unpaid session in the client area.
+
+    Buttons of ready payment providers are added by the host already.
+    """
+
+
+# --------------------------------------------------------------------------
+# Emails
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def email_types() -> list[EmailType]:
+    """Kinds of email this add-on sends (they get settings and templates like the core's)."""
+
+
+@hookspec
+def before_email_queued(email: OutgoingEmail) -> None:
+    """Observe, change or veto an email before it is written to the outbox.
+
+    Runs inside the transaction of the change that caused the email. Call
+    ``email.veto("why")`` to stop it; change its fields or call
+    ``email.add_attachment(...)`` / ``email.append_line(...)`` to add to it.
+    """
+
+
+@hookspec
+def email_queued(email: OutgoingEmail) -> None:
+    """Observe an email just written to the outbox (not called for vetoed ones)."""
