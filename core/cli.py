@@ -19,8 +19,14 @@ from core import create_app
 from core.config import ConfigError
 
 
+_database_url: str | None = None
+
+
 def _make_app() -> Flask:
-    return create_app()
+    global _database_url
+    app = create_app()
+    _database_url = app.config["DATABASE_URL"]
+    return app
 
 
 class CoachdeskGroup(FlaskGroup):
@@ -179,15 +185,14 @@ def db_downgrade(revision: str) -> None:
 @with_appcontext
 def db_current() -> None:
     """Show the revisions the database is at, and whether that is the latest."""
-    from core.migrations.runner import current, heads
+    from core.migrations.runner import current, heads, is_up_to_date
 
     _ensure_reachable()
-    now = current(_app())
-    latest = set(heads(_app()))
-    click.echo(", ".join(now) or "empty (run `coachdesk db upgrade`)")
-    click.echo(
-        "up to date" if set(now) == latest else "behind: latest is " + ", ".join(sorted(latest))
-    )
+    click.echo(", ".join(current(_app())) or "empty (run `coachdesk db upgrade`)")
+    if is_up_to_date(_app()):
+        click.echo("up to date")
+    else:
+        click.echo("behind: latest is " + ", ".join(sorted(heads(_app()))))
 
 
 # -- users -------------------------------------------------------------------
@@ -356,10 +361,7 @@ def themes_activate(name: str) -> None:
 def _database_message(exc: SQLAlchemyError) -> str:
     from sqlalchemy.engine import make_url
 
-    try:
-        url = make_url(current_app.config["DATABASE_URL"]).render_as_string(hide_password=True)
-    except Exception:
-        url = "the configured database"
+    url = make_url(_database_url).render_as_string(hide_password=True) if _database_url else "?"
     reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
     return f"cannot use the database {url}: {reason}"
 

@@ -48,7 +48,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_database_url(tmp: Path) -> str:
+def database_url_for(tmp: Path) -> str:
     return os.environ.get("COACHDESK_TEST_DATABASE_URL") or DEFAULT_DB.format(tmp=tmp)
 
 
@@ -120,7 +120,7 @@ def app(
     host, port, _ = smtp_server
     application = create_app(
         {
-            "DATABASE_URL": test_database_url(tmp),
+            "DATABASE_URL": database_url_for(tmp),
             "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
             "BASE_URL": f"http://127.0.0.1:{live_port}",
             "SMTP_URL": f"smtp://{host}:{port}",

@@ -15,7 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,7 +43,7 @@ class User(Base):
         CheckConstraint(f"role IN {ROLE_VALUES!r}", name="role"),
         # Lets other tables require, through a foreign key, that a user has a given role.
         UniqueConstraint("id", "role"),
-        Index("uq_users_email_lower", func.lower("email"), unique=True),
+        Index("uq_users_email_lower", text("lower(email)"), unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -73,5 +73,25 @@ def heads(app: Flask) -> list[str]:
     return list(ScriptDirectory.from_config(alembic_config(app)).get_heads())
 
 
+def applied(app: Flask) -> set[str]:
+    """Every revision in effect: the stored heads and all they descend from or depend on.
+
+    (Alembic stores only the tips: an add-on branch that depends on the core
+    stands for the core revision too.)
+    """
+    script = ScriptDirectory.from_config(alembic_config(app))
+    seen: set[str] = set()
+    todo = list(current(app))
+    while todo:
+        revision = script.get_revision(todo.pop())
+        if revision is None or revision.revision in seen:
+            continue
+        seen.add(revision.revision)
+        for parent in (revision.down_revision, revision.dependencies):
+            if parent:
+                todo.extend([parent] if isinstance(parent, str) else parent)
+    return seen
+
+
 def is_up_to_date(app: Flask) -> bool:
-    return set(current(app)) == set(heads(app))
+    return set(heads(app)) <= applied(app)

@@ -1,0 +1,168 @@
+"""Signing in and out: landing by role, no enumeration, disabled accounts, CSRF, rate limits."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from core.accounts.models import Role, User
+from core.accounts.passwords import hash_password, password_problem, verify_password
+from core.accounts.tokens import make_password_token
+from core.db import db
+from tests.conftest import PASSWORD, csrf_token, login, post
+
+LANDINGS = {Role.CLIENT: "/accueil-client", Role.COACH: "/accueil-coach", Role.ADMIN: "/admin/"}
+
+
+def test_each_role_lands_on_its_home(app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
+    for role, path in LANDINGS.items():
+        client = app.test_client()
+        response = login(app, client, make_user(role))
+        assert response.status_code == 302
+        assert response.headers["Location"] == path
+        # Already signed in: the login page sends you home too.
+        assert client.get("/connexion").headers["Location"] == path
+        assert client.get("/").headers["Location"] == path
+
+
+def test_email_is_case_insensitive_and_next_is_followed_only_on_site(
+    app: Flask, client, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    user = make_user(Role.COACH, email="Mixed.Case@Example.test")
+    token = csrf_token(app, client)
+    response = client.post(
+        "/connexion?next=/admin/addons",
+        data={"email": "mixed.case@example.TEST", "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/admin/addons"
+    client.post("/logout", data={"csrf_token": csrf_token(app, client)})
+    evil = client.post(
+        "/connexion?next=https://evil.example/",
+        data={"email": user.email, "password": PASSWORD, "csrf_token": token},
+    )
+    assert evil.headers["Location"] == LANDINGS[Role.COACH]
+
+
+def test_wrong_password_and_unknown_email_look_the_same(app: Flask, client, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user(Role.CLIENT)
+    token = csrf_token(app, client)
+    wrong = client.post(
+        "/connexion", data={"email": user.email, "password": "nope-nope-nope", "csrf_token": token}
+    )
+    unknown = client.post(
+        "/connexion",
+        data={"email": "nobody@example.test", "password": "nope-nope-nope", "csrf_token": token},
+    )
+    assert wrong.status_code == unknown.status_code == 200
+    assert b"Email or password is incorrect." in wrong.data
+    assert wrong.data.replace(user.email.encode(), b"") == unknown.data.replace(
+        b"nobody@example.test", b""
+    )
+
+
+def test_disabled_account_cannot_sign_in_and_is_signed_out(app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user(Role.COACH)
+    client = app.test_client()
+    assert login(app, client, user).status_code == 302
+    assert client.get("/accueil-coach").status_code == 200
+    with app.app_context():
+        db.get(User, user.id).is_active = False  # type: ignore[union-attr]
+        db.commit()
+    assert client.get("/accueil-coach").status_code == 302  # existing session ends
+    response = login(app, app.test_client(), user)
+    assert response.status_code == 200 and b"This account is disabled" in response.data
+
+
+def test_logout_needs_post_with_csrf(app: Flask, as_role) -> None:  # type: ignore[no-untyped-def]
+    client, _ = as_role(Role.CLIENT)
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400  # no CSRF token
+    assert client.get("/accueil-client").status_code in (200, 302)
+    assert post(app, client, "/logout").status_code == 302
+    assert client.get("/accueil-client").headers["Location"].startswith("/connexion")
+
+
+def test_login_without_csrf_token_is_refused(app: Flask, client, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user(Role.CLIENT)
+    response = client.post("/connexion", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert b"This form has expired" in response.data
+    assert client.get("/accueil-client").status_code == 302
+
+
+def test_login_is_rate_limited_with_a_clear_message(app: Flask, client, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user(Role.CLIENT)
+    token = csrf_token(app, client)
+    for _ in range(5):
+        response = client.post(
+            "/connexion",
+            data={"email": user.email, "password": "bad-password-x", "csrf_token": token},
+        )
+        assert response.status_code == 200
+    blocked = client.post(
+        "/connexion", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert blocked.status_code == 429
+    assert b"Too many sign-in attempts" in blocked.data
+    assert client.get("/accueil-client").status_code == 302  # the right password did not get in
+
+
+def test_session_cookie_flags(app: Flask, client, make_user) -> None:  # type: ignore[no-untyped-def]
+    response = login(app, client, make_user(Role.CLIENT))
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_https_base_url_makes_cookies_secure(tmp_path, app: Flask, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from core import create_app
+    from core.db import get_database
+
+    monkeypatch.setenv("COACHDESK_BASE_URL", "https://coach.example.org")
+    secure = create_app(
+        {"DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": app.config["SECRET_KEY"]},
+        instance_path=str(tmp_path),
+    )
+    try:
+        assert secure.config["SESSION_COOKIE_SECURE"] is True
+        page = secure.test_client().get("/connexion", base_url="https://coach.example.org")
+        assert "Secure" in page.headers["Set-Cookie"]
+        assert page.headers["Strict-Transport-Security"].startswith("max-age=")
+    finally:
+        get_database(secure).engine.dispose()
+
+
+def test_passwords_are_argon2_and_checked_for_strength(app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user(Role.CLIENT, first_name="Marguerite")
+    with app.app_context():
+        stored = db.scalar(select(User.password_hash).where(User.id == user.id))
+    assert stored is not None and stored.startswith("$argon2id$")
+    assert verify_password(stored, PASSWORD) and not verify_password(stored, PASSWORD + "x")
+    assert not verify_password(None, PASSWORD)
+    assert hash_password(PASSWORD) != hash_password(PASSWORD)  # salted
+    with app.test_request_context():
+        assert password_problem("short") is not None
+        assert password_problem("password123") is not None
+        assert password_problem("marguerite2024!", names=("Marguerite",)) is not None
+        assert password_problem("tangerine-orbit-42") is None
+
+
+def test_set_password_link_works_once(app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user(Role.CLIENT, password=None)
+    with app.test_request_context():
+        token = make_password_token(db.get(User, user.id))  # type: ignore[arg-type]
+    client = app.test_client()
+    assert client.get(f"/password/{token}").status_code == 200
+    weak = post(app, client, f"/password/{token}", {"password": "short", "confirm": "short"})
+    assert b"at least" in weak.data
+    ok = post(
+        app,
+        client,
+        f"/password/{token}",
+        {"password": "tangerine-orbit-42", "confirm": "tangerine-orbit-42"},
+    )
+    assert ok.headers["Location"] == "/accueil-client"
+    assert app.test_client().get(f"/password/{token}").status_code == 410  # used: expired
+    assert app.test_client().get("/password/forged-token").status_code == 410
+    assert login(app, app.test_client(), user, "tangerine-orbit-42").status_code == 302

@@ -1,0 +1,163 @@
+"""The coachdesk command line, run as a real subprocess against a throwaway SQLite database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_config import run_cli
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def test_help_lists_every_command(instance: Path) -> None:
+    result = run_cli(instance, "--help")
+    assert result.returncode == 0, result.stderr
+    for command in ("run", "init", "db", "users", "demo", "addons", "themes"):
+        assert f"  {command} " in result.stdout
+    for group, subs in {
+        "db": ["upgrade", "downgrade", "current"],
+        "addons": ["list", "activate", "deactivate"],
+        "themes": ["list", "activate"],
+        "users": ["create"],
+    }.items():
+        out = run_cli(instance, group, "--help").stdout
+        assert all(sub in out for sub in subs), out
+
+
+def test_init_demo_users_and_db_commands(instance: Path) -> None:
+    result = run_cli(instance, "db", "current")
+    assert "empty" in result.stdout
+
+    result = run_cli(
+        instance,
+        "init",
+        "--email",
+        "owner@example.org",
+        "--password",
+        "Very-long-secret-9",
+        "--first-name",
+        "Olga",
+        "--last-name",
+        "Owner",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "administrator owner@example.org created" in result.stdout
+    assert "up to date" in run_cli(instance, "db", "current").stdout
+
+    # init refuses a database that already has users
+    again = run_cli(
+        instance,
+        "init",
+        "--email",
+        "x@example.org",
+        "--password",
+        "Very-long-secret-9",
+        "--first-name",
+        "X",
+        "--last-name",
+        "Y",
+    )
+    assert again.returncode == 1 and "already has users" in again.stderr
+
+    # demo refuses a non-empty database unless forced
+    refused = run_cli(instance, "demo")
+    assert refused.returncode == 1 and "--force" in refused.stderr
+
+    created = run_cli(
+        instance,
+        "users",
+        "create",
+        "--role",
+        "coach",
+        "--email",
+        "Coach@Example.org",
+        "--password",
+        "Another-long-secret-4",
+        "--first-name",
+        "Carl",
+        "--last-name",
+        "Coach",
+    )
+    assert created.returncode == 0, created.stderr
+    duplicate = run_cli(
+        instance,
+        "users",
+        "create",
+        "--role",
+        "client",
+        "--email",
+        "coach@example.ORG",
+        "--password",
+        "Another-long-secret-4",
+        "--first-name",
+        "C",
+        "--last-name",
+        "D",
+    )
+    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    weak = run_cli(
+        instance,
+        "users",
+        "create",
+        "--role",
+        "client",
+        "--email",
+        "weak@example.org",
+        "--password",
+        "short",
+        "--first-name",
+        "W",
+        "--last-name",
+        "K",
+    )
+    assert weak.returncode == 1 and "at least" in weak.stderr
+    bad_email = run_cli(
+        instance,
+        "users",
+        "create",
+        "--role",
+        "client",
+        "--email",
+        "not-an-email",
+        "--password",
+        "Another-long-secret-4",
+        "--first-name",
+        "W",
+        "--last-name",
+        "K",
+    )
+    assert bad_email.returncode == 1 and "invalid email" in bad_email.stderr
+
+    down = run_cli(instance, "db", "downgrade", "base")
+    assert down.returncode == 0, down.stderr
+    assert "empty" in down.stdout
+
+
+def test_demo_on_an_empty_database(instance: Path) -> None:
+    assert run_cli(instance, "db", "upgrade").returncode == 0
+    result = run_cli(instance, "demo")
+    assert result.returncode == 0, result.stderr
+    assert "admin@demo.coachdesk.test" in result.stdout
+
+
+def test_themes_and_addons_commands(instance: Path) -> None:
+    assert run_cli(instance, "db", "upgrade").returncode == 0
+    listing = run_cli(instance, "themes", "list")
+    assert "* default" in listing.stdout
+    assert run_cli(instance, "themes", "activate", "night").returncode == 0
+    assert "* night" in run_cli(instance, "themes", "list").stdout
+    unknown = run_cli(instance, "themes", "activate", "nope")
+    assert unknown.returncode == 1 and "no theme named 'nope'" in unknown.stderr
+    missing = run_cli(instance, "addons", "activate", "nope")
+    assert missing.returncode == 1 and "no add-on named 'nope'" in missing.stderr
+
+
+def test_commands_refuse_a_database_that_was_never_migrated(instance: Path) -> None:
+    result = run_cli(instance, "themes", "list")
+    assert result.returncode == 1
+    assert "coachdesk db upgrade" in result.stderr

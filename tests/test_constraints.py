@@ -1,0 +1,141 @@
+"""Rules the database itself enforces, whatever the Python code does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from core.accounts.models import Role
+from core.db import db, get_database
+from core.payments.service import record_payment
+from core.sessions.models import CoachingSession
+
+
+def insert_session(conn, coach_id: int, client_id: int | None, **values) -> int:  # type: ignore[no-untyped-def]
+    row = {
+        "coach_id": coach_id,
+        "client_id": client_id,
+        "client_role": "client",
+        "title": "T",
+        "starts_at": datetime(2030, 1, 1, 9, tzinfo=UTC),
+        "duration_minutes": 60,
+        "currency": "EUR",
+        "status": "booked",
+        "payment_status": "pending",
+        "price_amount": 1000,
+        "version": 1,
+        "schedule_revision": 1,
+        "created_at": datetime(2030, 1, 1, tzinfo=UTC),
+        "updated_at": datetime(2030, 1, 1, tzinfo=UTC),
+    } | values
+    table = CoachingSession.__table__
+    return int(conn.execute(table.insert().values(**row)).inserted_primary_key[0])
+
+
+@pytest.fixture
+def people(make_user):  # type: ignore[no-untyped-def]
+    return make_user(Role.COACH), make_user(Role.CLIENT)
+
+
+def refused(app: Flask, statement) -> None:  # type: ignore[no-untyped-def]
+    """The statement fails in the database and leaves nothing behind."""
+    engine = get_database(app).engine
+    with pytest.raises(DBAPIError), engine.begin() as conn:
+        statement(conn)
+
+
+def test_emails_are_unique_whatever_the_case(app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
+    make_user(Role.CLIENT, email="Same@Example.test")
+    refused(
+        app,
+        lambda c: c.execute(
+            text(
+                "INSERT INTO users (email, first_name, last_name, role, is_active, session_token, created_at)"
+                " VALUES ('same@EXAMPLE.test', 'a', 'b', 'client', true, 'tok-x', '2030-01-01')"
+            )
+        ),
+    )
+
+
+def test_a_sessions_client_must_be_a_client(app: Flask, people) -> None:  # type: ignore[no-untyped-def]
+    coach, client = people
+    refused(app, lambda c: insert_session(c, coach.id, coach.id))  # a coach as client
+    refused(app, lambda c: insert_session(c, coach.id, None))  # no client, not an open slot
+    with get_database(app).engine.begin() as conn:
+        insert_session(conn, coach.id, None, status="available")  # an open slot needs none
+        insert_session(conn, coach.id, client.id)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"price_amount": -1},
+        {"duration_minutes": 0},
+        {"status": "maybe"},
+        {"payment_status": "owed"},
+        {"currency": "EURO"},
+    ],
+)
+def test_session_values_are_checked(app: Flask, people, values) -> None:  # type: ignore[no-untyped-def]
+    coach, client = people
+    refused(app, lambda c: insert_session(c, coach.id, client.id, **values))
+
+
+def test_a_paid_session_has_a_payment(app: Flask, people) -> None:  # type: ignore[no-untyped-def]
+    coach, client = people
+    refused(app, lambda c: insert_session(c, coach.id, client.id, payment_status="paid"))
+    with get_database(app).engine.begin() as conn:
+        session_id = insert_session(conn, coach.id, client.id)
+    refused(
+        app,
+        lambda c: c.execute(
+            text(f"UPDATE coaching_sessions SET payment_status='paid' WHERE id={session_id}")
+        ),
+    )
+    refused(
+        app,
+        lambda c: c.execute(
+            text(
+                f"INSERT INTO payments (session_id, amount, currency, method, paid_at, provider, created_at)"
+                f" VALUES ({session_id}, -5, 'EUR', 'cash', '2030-01-01', 'manual', '2030-01-01')"
+            )
+        ),
+    )
+    refused(
+        app,
+        lambda c: c.execute(
+            text(
+                f"INSERT INTO payments (session_id, amount, currency, method, paid_at, provider, created_at)"
+                f" VALUES ({session_id}, 5, 'EUR', 'bitcoin', '2030-01-01', 'manual', '2030-01-01')"
+            )
+        ),
+    )
+    with app.app_context():
+        session = db.get(CoachingSession, session_id)
+        assert session is not None
+        record_payment(session, method="cash")
+        db.commit()
+    # Its only payment cannot disappear while it is paid.
+    refused(app, lambda c: c.execute(text(f"DELETE FROM payments WHERE session_id={session_id}")))
+    with get_database(app).engine.begin() as conn:
+        assert (
+            conn.execute(
+                text(f"SELECT count(*) FROM payments WHERE session_id={session_id}")
+            ).scalar()
+            == 1
+        )
+
+
+def test_naive_datetimes_are_refused(app: Flask, people) -> None:  # type: ignore[no-untyped-def]
+    coach, client = people
+    with app.app_context(), pytest.raises(Exception, match="naive datetime"):
+        db.add(
+            CoachingSession(
+                coach_id=coach.id, client_id=client.id, title="x", starts_at=datetime(2030, 1, 1, 9)
+            )
+        )
+        db.flush()
