@@ -10,10 +10,12 @@ from datetime import UTC, datetime, time, timedelta
 
 from core.accounts.models import CoachClient, Role, User
 from core.accounts.passwords import hash_password
+from core.admin.setup import SETUP_COMPLETED
 from core.db import db, utcnow
 from core.i18n import site_timezone
 from core.payments.service import record_payment
 from core.sessions.models import CoachingSession, PaymentStatus, SessionLink, SessionStatus
+from core.settings import set_option
 
 DEMO_PASSWORD = "demo-coachdesk"
 DOMAIN = "demo.coachdesk.test"
@@ -143,4 +145,5 @@ def load_demo(seed: int = 7, now: datetime | None = None) -> None:
                 )
             elif price and status == SessionStatus.CONFIRMED and rng.random() < 0.3:
                 record_payment(session, method="transfer", paid_at=now - timedelta(days=1))
+    set_option(SETUP_COMPLETED, True)  # the demo site is set up: no first-run wizard
     db.commit()

@@ -1,4 +1,4 @@
-"""Admin navigation, registered through the add-on hooks like any add-on's."""
+"""Admin navigation and the core's settings sections, registered through the add-on hooks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from core.accounts.models import Role, User
-from hooks import MenuItem, hookimpl
+from hooks import MenuItem, Tab, hookimpl
 
 
 @hookimpl
@@ -14,7 +14,24 @@ def menu_items(user: User) -> list[MenuItem]:
     if user.role != Role.ADMIN:
         return []
     return [
-        MenuItem("admin-dashboard", _("Dashboard"), url_for("admin.dashboard"), order=5),
-        MenuItem("admin-addons", _("Add-ons"), url_for("admin.addons"), order=80),
-        MenuItem("admin-themes", _("Themes"), url_for("admin.themes_page"), order=85),
+        MenuItem("admin-dashboard", _("Dashboard"), url_for("admin.dashboard"), 5, "dashboard"),
+        MenuItem("admin-sessions", _("Sessions"), url_for("admin.sessions"), 60, "calendar"),
+        MenuItem("admin-settings", _("Settings"), url_for("admin.settings_page"), 70, "settings"),
+        MenuItem("admin-users", _("Users"), url_for("admin.users"), 75, "users"),
+        MenuItem("admin-addons", _("Add-ons"), url_for("admin.addons"), 80, "addons"),
+        MenuItem("admin-themes", _("Themes"), url_for("admin.themes_page"), 85, "palette"),
+    ]
+
+
+@hookimpl
+def settings_sections(user: User) -> list[Tab]:
+    from core.admin.settings import general_section, permissions_section
+    from core.admin.style import style_section
+
+    if user.role != Role.ADMIN:
+        return []
+    return [
+        Tab("general", _("General"), general_section, order=10),
+        Tab("style", _("Style"), style_section, order=30),
+        Tab("permissions", _("Permissions"), permissions_section, order=40),
     ]

@@ -1,76 +1,8 @@
-"""The site owner's admin: dashboard, add-ons and themes."""
+"""The site owner's admin. Each feature lives in its own module; importing it adds its routes."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from sqlalchemy import select
+from core.admin import addons, dashboard, sessions, settings, setup, style, users  # noqa: F401
+from core.admin.blueprint import bp
 
-from core.accounts.access import admin_required
-from core.db import db
-from core.plugins import AddonError, get_host
-from core.plugins.models import AddonState
-from core.settings import get_option, set_option
-from core.themes import themes
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@bp.route("/")
-@admin_required
-def dashboard() -> ResponseReturnValue:
-    return render_template("admin/dashboard.html")
-
-
-@bp.route("/addons")
-@admin_required
-def addons() -> ResponseReturnValue:
-    host = get_host()
-    states = {s.name: s for s in db.scalars(select(AddonState))}
-    return render_template(
-        "admin/addons.html",
-        addons=sorted(host.addons.values(), key=lambda a: a.title.lower()),
-        states=states,
-        active=host.active_names(),
-    )
-
-
-@bp.route("/addons/<name>", methods=["POST"])
-@admin_required
-def addon_toggle(name: str) -> ResponseReturnValue:
-    host = get_host()
-    wanted = request.form.get("action")
-    try:
-        if wanted == "activate":
-            host.activate(current_app._get_current_object(), name)  # type: ignore[attr-defined]
-            flash(_("%(title)s is active.", title=host.addons[name].title), "success")
-        elif wanted == "deactivate":
-            host.deactivate(current_app._get_current_object(), name)  # type: ignore[attr-defined]
-            flash(
-                _("%(title)s is deactivated; its data is kept.", title=host.addons[name].title),
-                "success",
-            )
-        else:
-            flash(_("Unknown action."), "error")
-    except AddonError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("admin.addons"))
-
-
-@bp.route("/themes", methods=["GET", "POST"])
-@admin_required
-def themes_page() -> ResponseReturnValue:
-    available = themes()
-    if request.method == "POST":
-        name = request.form.get("theme", "")
-        if name not in available:
-            flash(_("Unknown theme."), "error")
-        else:
-            set_option("theme.active", name)
-            db.commit()
-            flash(_("Theme %(title)s is active.", title=available[name].title), "success")
-        return redirect(url_for("admin.themes_page"))
-    return render_template(
-        "admin/themes.html", themes=available.values(), active=get_option("theme.active")
-    )
+__all__ = ["bp"]

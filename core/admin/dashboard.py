@@ -1,0 +1,195 @@
+"""The admin dashboard: the site's day at a glance, what needs attention, and shortcuts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from core.accounts.access import admin_required
+from core.accounts.models import Role, User
+from core.admin.blueprint import bp, optional_url, session_url, site_midnight
+from core.admin.setup import setup_completed
+from core.db import db, utcnow
+from core.emails.models import EmailStatus, OutboxEmail
+from core.i18n import money, site_timezone
+from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
+from core.settings import get_option
+from hooks import StatCard
+
+#: Statuses of a session that does not take place (not counted, not billed).
+NOT_HELD = (SessionStatus.CANCELLED.value, SessionStatus.AVAILABLE.value)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something the site owner should look at, with where to go to fix it."""
+
+    kind: str  # "error", "warning" or "info" (a flash style)
+    text: str
+    url: str | None = None
+    link_label: str | None = None
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """What the dashboard counts for one day of the site's calendar."""
+
+    day: date
+    sessions: int
+    pending_by_currency: dict[str, int]
+    dead_emails: int
+    pending_emails: int
+    awaiting_confirmation: int
+
+
+def day_figures(day: date, now: datetime) -> DayFigures:
+    """Figures for ``day`` in the site's time zone: a handful of aggregate queries."""
+    start, end = site_midnight(day), site_midnight(day + timedelta(days=1))
+    today = (CoachingSession.starts_at >= start) & (CoachingSession.starts_at < end)
+    held = CoachingSession.status.not_in(NOT_HELD)
+    sessions = db.scalar(select(func.count(CoachingSession.id)).where(today, held)) or 0
+    pending_rows = db.execute(
+        select(CoachingSession.currency, func.sum(CoachingSession.price_amount))
+        .where(today, held, CoachingSession.payment_status == PaymentStatus.PENDING.value)
+        .where(CoachingSession.price_amount > 0)
+        .group_by(CoachingSession.currency)
+        .order_by(CoachingSession.currency)
+    ).all()
+    email_counts = dict(
+        db.execute(
+            select(OutboxEmail.status, func.count(OutboxEmail.id))
+            .where(OutboxEmail.status.in_([EmailStatus.DEAD.value, EmailStatus.PENDING.value]))
+            .group_by(OutboxEmail.status)
+        ).all()
+    )
+    awaiting = db.scalar(select(func.count(CoachingSession.id)).where(awaiting_confirmation(now)))
+    return DayFigures(
+        day=day,
+        sessions=sessions,
+        pending_by_currency={currency: int(total) for currency, total in pending_rows},
+        dead_emails=email_counts.get(EmailStatus.DEAD.value, 0),
+        pending_emails=email_counts.get(EmailStatus.PENDING.value, 0),
+        awaiting_confirmation=awaiting or 0,
+    )
+
+
+def awaiting_confirmation(now: datetime):  # type: ignore[no-untyped-def]
+    """SQL condition: booked ahead of ``now`` and the client was never sent a confirmation."""
+    return (
+        CoachingSession.confirmation_sent_at.is_(None)
+        & CoachingSession.status.in_([SessionStatus.BOOKED.value, SessionStatus.CONFIRMED.value])
+        & (CoachingSession.starts_at > now)
+    )
+
+
+def _pending_text(figures: DayFigures) -> str:
+    if not figures.pending_by_currency:
+        return money(0, get_option("general.currency"))
+    return " + ".join(money(total, cur) for cur, total in figures.pending_by_currency.items())
+
+
+def stat_cards(figures: DayFigures) -> list[StatCard]:
+    return [
+        StatCard("sessions-today", _("Sessions today"), str(figures.sessions)),
+        StatCard(
+            "pending-today",
+            _("Pending today"),
+            _pending_text(figures),
+            hint=_("Price of today's sessions not yet paid"),
+        ),
+        StatCard(
+            "dead-emails",
+            _("Undelivered emails"),
+            str(figures.dead_emails),
+            hint=_("Gave up after every retry"),
+        ),
+        StatCard(
+            "pending-emails",
+            _("Emails waiting"),
+            str(figures.pending_emails),
+            hint=_("In the outbox"),
+        ),
+    ]
+
+
+def alerts(figures: DayFigures, coach_count: int) -> list[Alert]:
+    """What needs the site owner today, most urgent first."""
+    found: list[Alert] = []
+    if figures.dead_emails:
+        found.append(
+            Alert(
+                "error",
+                ngettext(
+                    "%(num)d email could not be delivered.",
+                    "%(num)d emails could not be delivered.",
+                    figures.dead_emails,
+                ),
+                optional_url("emails.outbox", status="dead"),
+                _("See them"),
+            )
+        )
+    if figures.pending_by_currency:
+        found.append(
+            Alert(
+                "warning",
+                _("%(amount)s is pending for today's sessions.", amount=_pending_text(figures)),
+                url_for(
+                    "admin.sessions",
+                    payment=PaymentStatus.PENDING.value,
+                    start=figures.day.isoformat(),
+                    end=figures.day.isoformat(),
+                ),
+                _("Review payments"),
+            )
+        )
+    if figures.awaiting_confirmation:
+        found.append(
+            Alert(
+                "info",
+                ngettext(
+                    "%(num)d upcoming session was never confirmed to its client.",
+                    "%(num)d upcoming sessions were never confirmed to their clients.",
+                    figures.awaiting_confirmation,
+                ),
+                url_for("admin.sessions", pending_confirmation="1"),
+                _("Review"),
+            )
+        )
+    if not coach_count:
+        found.append(Alert("info", _("No coach yet."), url_for("admin.user_new"), _("Add a coach")))
+    return found
+
+
+@bp.route("/")
+@admin_required
+def dashboard() -> ResponseReturnValue:
+    if not setup_completed():
+        return redirect(url_for("admin.setup"))
+    now = utcnow()
+    figures = day_figures(now.astimezone(site_timezone()).date(), now)
+    start = site_midnight(figures.day)
+    todays = db.scalars(
+        select(CoachingSession)
+        .options(joinedload(CoachingSession.coach), joinedload(CoachingSession.client))
+        .where(CoachingSession.starts_at >= start)
+        .where(CoachingSession.starts_at < site_midnight(figures.day + timedelta(days=1)))
+        .order_by(CoachingSession.starts_at, CoachingSession.id)
+    ).all()
+    coach_count = db.scalar(select(func.count(User.id)).where(User.role == Role.COACH.value)) or 0
+    return render_template(
+        "admin/dashboard.html",
+        figures=figures,
+        cards=stat_cards(figures),
+        alerts=alerts(figures, coach_count),
+        sessions=todays,
+        session_url=session_url,
+        new_session_url=optional_url("coach.session_new") or optional_url("coach.home"),
+        add_client_url=optional_url("coach.client_new"),
+    )

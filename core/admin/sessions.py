@@ -1,0 +1,124 @@
+"""The sessions list: every session of the site, filtered, a page at a time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
+from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms.validators import Optional, ValidationError
+
+from core.accounts.access import admin_required
+from core.accounts.models import Role, User
+from core.admin.blueprint import bp, choices, optional_url, paginate, session_url, site_midnight
+from core.admin.dashboard import awaiting_confirmation
+from core.admin.settings import strip
+from core.db import db, utcnow
+from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
+
+STATUS_LABELS = {
+    SessionStatus.AVAILABLE.value: _l("Available"),
+    SessionStatus.BOOKED.value: _l("Booked"),
+    SessionStatus.CONFIRMED.value: _l("Confirmed"),
+    SessionStatus.COMPLETED.value: _l("Completed"),
+    SessionStatus.CANCELLED.value: _l("Cancelled"),
+    SessionStatus.NO_SHOW.value: _l("No-show"),
+}
+PAYMENT_LABELS = {
+    PaymentStatus.PENDING.value: _l("Pending"),
+    PaymentStatus.PAID.value: _l("Paid"),
+    PaymentStatus.REFUNDED.value: _l("Refunded"),
+    PaymentStatus.CANCELLED.value: _l("Cancelled"),
+}
+
+
+class SessionFilters(FlaskForm):
+    """The filter bar (a GET form: bookmarkable, no CSRF needed to read)."""
+
+    class Meta:
+        csrf = False
+
+    client = StringField(_l("Client"), filters=[strip], render_kw={"type": "search"})
+    coach = SelectField(_l("Coach"), validate_choice=False)
+    status = SelectField(
+        _l("Status"), choices=choices([("", _l("Any status")), *STATUS_LABELS.items()])
+    )
+    payment = SelectField(
+        _l("Payment"), choices=choices([("", _l("Any payment")), *PAYMENT_LABELS.items()])
+    )
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    pending_confirmation = BooleanField(_l("Never confirmed to the client"))
+
+    def validate_end(self, field: Any) -> None:
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError(_l("The end date is before the start date."))
+
+
+def filtered_sessions(filters: SessionFilters) -> Any:
+    """The SELECT for the filters, with coach and client loaded in the same query."""
+    stmt = select(CoachingSession).options(
+        joinedload(CoachingSession.coach), joinedload(CoachingSession.client)
+    )
+    if filters.coach.data and filters.coach.data.isdigit():
+        stmt = stmt.where(CoachingSession.coach_id == int(filters.coach.data))
+    if filters.client.data:
+        like = f"%{filters.client.data.lower()}%"
+        stmt = stmt.where(
+            CoachingSession.client_id.in_(
+                select(User.id).where(
+                    User.role == Role.CLIENT.value,
+                    or_(
+                        func.lower(User.first_name + " " + User.last_name).like(like),
+                        func.lower(User.email).like(like),
+                    ),
+                )
+            )
+        )
+    if filters.status.data:
+        stmt = stmt.where(CoachingSession.status == filters.status.data)
+    if filters.payment.data:
+        stmt = stmt.where(CoachingSession.payment_status == filters.payment.data)
+    if filters.start.data:
+        stmt = stmt.where(CoachingSession.starts_at >= site_midnight(filters.start.data))
+    if filters.end.data:
+        end = site_midnight(filters.end.data + timedelta(days=1))
+        stmt = stmt.where(CoachingSession.starts_at < end)
+    if filters.pending_confirmation.data:
+        stmt = stmt.where(awaiting_confirmation(utcnow()))
+    return stmt.order_by(CoachingSession.starts_at.desc(), CoachingSession.id.desc())
+
+
+@bp.route("/sessions")
+@admin_required
+def sessions() -> ResponseReturnValue:
+    filters = SessionFilters(formdata=request.args)
+    staff = db.execute(
+        select(User.id, User.first_name, User.last_name)
+        .where(User.role.in_([Role.COACH.value, Role.ADMIN.value]))
+        .order_by(User.first_name, User.last_name)
+    ).all()
+    filters.coach.choices = choices(
+        [("", _l("Any coach")), *[(str(s.id), f"{s.first_name} {s.last_name}") for s in staff]]
+    )
+    if not filters.validate():
+        for field in (filters.start, filters.end):
+            if field.errors:
+                field.data = None
+    page = paginate(filtered_sessions(filters), request.args.get("page", 1, type=int))
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "admin/sessions.html",
+        filters=filters,
+        page=page,
+        page_url=lambda n: url_for("admin.sessions", **args, page=n),
+        session_url=session_url,
+        filtered=bool(args),
+        new_session_url=optional_url("coach.session_new"),
+    )

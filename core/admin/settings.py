@@ -1,0 +1,271 @@
+"""Settings: a page of tabs, each a ``settings_sections`` hook result (core, emails, add-ons).
+
+The core's own sections (General, Style, Permissions) are registered from
+``core/admin/plugin.py`` like any add-on's. Each section handles its own GET and
+POST; :func:`option_section` is the shared "form bound to site options" flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from babel.numbers import list_currencies
+from flask import abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+from wtforms import (
+    BooleanField,
+    Field,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from core.accounts.access import admin_required
+from core.accounts.permissions import CAPABILITIES
+from core.admin.blueprint import bp, choices, is_defined
+from core.db import db
+from core.i18n import is_valid_timezone
+from core.plugins import collect
+from core.settings import get_option, set_option
+from hooks import Tab
+
+CANCELLATION_WINDOWS = (0, 12, 24, 48, 72)
+#: A group of a settings form: (heading, help text or None, field names).
+Group = tuple[Any, Any, Sequence[str]]
+
+
+def sections() -> list[Tab]:
+    return sorted(collect("settings_sections", user=current_user), key=lambda t: (t.order, t.key))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@bp.route("/settings/<key>", methods=["GET", "POST"])
+@admin_required
+def settings_page(key: str | None = None) -> ResponseReturnValue:
+    tabs = sections()
+    if not tabs:
+        abort(404)
+    if key is None:
+        return redirect(url_for("admin.settings_page", key=tabs[0].key))
+    tab = next((t for t in tabs if t.key == key), None)
+    if tab is None:
+        abort(404)
+    body = tab.render()
+    if isinstance(body, Response):
+        return body
+    # A tab returns HTML it rendered itself (the hook's contract), not user input.
+    html = Markup(body)  # noqa: S704
+    return render_template("admin/settings.html", sections=tabs, active=tab, body=html)
+
+
+# -- the shared flow ------------------------------------------------------------
+
+
+def validate_timezone(form: FlaskForm, field: Field) -> None:
+    if not is_valid_timezone(field.data or ""):
+        raise ValidationError(
+            _("“%(name)s” is not a known time zone (for example Europe/Paris).", name=field.data)
+        )
+
+
+def validate_currency(form: FlaskForm, field: Field) -> None:
+    if (field.data or "") not in list_currencies():
+        raise ValidationError(
+            _("“%(code)s” is not an ISO currency code (for example EUR).", code=field.data)
+        )
+
+
+def upper_strip(value: str | None) -> str | None:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class OptionForm(FlaskForm):
+    """A form whose fields map to site options; fields of undefined options are dropped.
+
+    ``OPTIONS`` maps field name → option key. Options defined by other areas (receipts,
+    coach scope, client cards) appear as soon as those areas declare them.
+    """
+
+    OPTIONS: dict[str, str] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if "data" not in kwargs and "obj" not in kwargs:
+            kwargs["data"] = {f: get_option(k) for f, k in self.OPTIONS.items() if is_defined(k)}
+        super().__init__(*args, **kwargs)
+        for name, key in self.OPTIONS.items():
+            if not is_defined(key) and name in self._fields:
+                del self[name]
+
+    def save(self) -> None:
+        """Stage every option of the form (the caller commits)."""
+        for name, key in self.OPTIONS.items():
+            if name in self._fields:
+                set_option(key, self[name].data)
+
+
+def option_section(
+    key: str,
+    form: OptionForm,
+    groups: Sequence[Group],
+    *,
+    intro: Any = None,
+    template: str = "admin/settings/form.html",
+    after_save: Callable[[OptionForm], None] | None = None,
+) -> ResponseReturnValue:
+    """GET shows the form; a valid POST saves, commits, flashes and redirects to the tab.
+
+    An invalid POST changes nothing and shows the form again with each field's error.
+    """
+    if form.validate_on_submit():
+        form.save()
+        if after_save is not None:
+            after_save(form)
+        db.commit()
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("admin.settings_page", key=key))
+    shown = [
+        (title, help_text, [n for n in names if n in form]) for title, help_text, names in groups
+    ]
+    return render_template(
+        template, form=form, groups=[g for g in shown if g[2]], intro=intro, key=key
+    )
+
+
+# -- General --------------------------------------------------------------------
+
+
+def timezone_choices() -> list[SelectChoice]:
+    from zoneinfo import available_timezones
+
+    return choices((name, name.replace("_", " ")) for name in sorted(available_timezones()))
+
+
+class GeneralForm(OptionForm):
+    OPTIONS = {
+        "site_name": "general.site_name",
+        "timezone": "general.timezone",
+        "currency": "general.currency",
+        "cancellation_window": "general.cancellation_window_hours",
+        "admin_scope": "coach.admin_scope",
+        "client_cards": "clientarea.cards",
+        "business_name": "receipts.business_name",
+        "business_address": "receipts.business_address",
+        "tax_id": "receipts.tax_id",
+    }
+
+    site_name = StringField(
+        _l("Site name"), validators=[DataRequired(), Length(max=100)], filters=[strip]
+    )
+    timezone = SelectField(
+        _l("Site time zone"),
+        validators=[DataRequired(), validate_timezone],
+        validate_choice=False,
+        description=_l("Session times, emails and reminders use it."),
+    )
+    currency = StringField(
+        _l("Currency"),
+        validators=[DataRequired(), validate_currency],
+        filters=[upper_strip],
+        description=_l("ISO code of the default price currency, for example EUR, CHF, USD."),
+        render_kw={"maxlength": 3, "autocapitalize": "characters", "spellcheck": "false"},
+    )
+    cancellation_window = SelectField(
+        _l("Cancellation window"),
+        coerce=int,
+        choices=choices(
+            [
+                (0, _l("No limit")),
+                *[(h, _l("%(num)s hours before", num=h)) for h in CANCELLATION_WINDOWS[1:]],
+            ]
+        ),
+        description=_l("Clients can cancel a session themselves until this long before it."),
+    )
+    admin_scope = RadioField(
+        _l("Coach home for administrators"),
+        choices=choices(
+            [
+                ("all", _l("All sessions of the site")),
+                ("own", _l("Only the sessions the administrator created")),
+            ]
+        ),
+    )
+    business_name = StringField(
+        _l("Business name"), validators=[Optional(), Length(max=200)], filters=[strip]
+    )
+    business_address = TextAreaField(
+        _l("Business address"),
+        validators=[Optional(), Length(max=500)],
+        filters=[strip],
+        render_kw={"rows": 3},
+    )
+    tax_id = StringField(
+        _l("Tax or company number"), validators=[Optional(), Length(max=100)], filters=[strip]
+    )
+    client_cards = SelectField(_l("Statistics cards shown to clients"), validate_choice=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = timezone_choices()
+
+
+GENERAL_GROUPS: list[Group] = [
+    (_l("Site"), None, ["site_name", "timezone", "currency", "cancellation_window"]),
+    (_l("Coach home"), None, ["admin_scope"]),
+    (_l("Client area"), None, ["client_cards"]),
+    (
+        _l("Business details"),
+        _l("Printed on receipts."),
+        ["business_name", "tax_id", "business_address"],
+    ),
+]
+
+
+def general_section() -> ResponseReturnValue:
+    return option_section("general", GeneralForm(), GENERAL_GROUPS)
+
+
+# -- Permissions ------------------------------------------------------------------
+
+
+class PermissionsForm(OptionForm):
+    """One checkbox per capability of the coach role (fields added per capability)."""
+
+    def save(self) -> None:
+        set_option("permissions.coach", [c for c in CAPABILITIES if self[c].data])
+
+
+def permissions_form() -> PermissionsForm:
+    granted = set(get_option("permissions.coach"))
+    form_class = type(
+        "CoachPermissionsForm",
+        (PermissionsForm,),
+        {cap: BooleanField(label) for cap, label in CAPABILITIES.items()},
+    )
+    form: PermissionsForm = form_class(data={cap: cap in granted for cap in CAPABILITIES})
+    return form
+
+
+def permissions_section() -> ResponseReturnValue:
+    return option_section(
+        "permissions",
+        permissions_form(),
+        [(_l("What coaches may do"), None, list(CAPABILITIES))],
+        intro=_l(
+            "Administrators can do everything. A coach only ever reaches their own clients "
+            "(assigned, or with a session with them) and their sessions."
+        ),
+    )

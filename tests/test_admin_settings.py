@@ -1,0 +1,200 @@
+"""Settings: tabs come from the hook; bad input gets a clear message and changes nothing."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from core.accounts.models import Role
+from core.settings import get_option
+from tests.conftest import post
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
+    b'<rect width="10" height="10"/></svg>'
+)
+
+
+def checkbox(html: str, name: str) -> str:
+    found = re.search(rf'<input[^>]*name="{name}"[^>]*>', html)
+    assert found, name
+    return found.group(0)
+
+
+def option(app: Flask, key: str) -> Any:
+    with app.app_context():
+        return get_option(key)
+
+
+def general(**changes: Any) -> dict[str, Any]:
+    values = {
+        "site_name": "Studio Forme",
+        "timezone": "Europe/Paris",
+        "currency": "EUR",
+        "cancellation_window": "24",
+    }
+    values.update(changes)
+    return values
+
+
+@pytest.fixture
+def admin(as_role: Callable[..., Any]) -> Any:
+    return as_role(Role.ADMIN)[0]
+
+
+def test_tabs_are_the_hook_results_in_order(admin: Any) -> None:
+    response = admin.get("/admin/settings")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/settings/general")
+    html = admin.get("/admin/settings/general").get_data(as_text=True)
+    positions = [
+        html.index(f'href="/admin/settings/{key}"') for key in ("general", "style", "permissions")
+    ]
+    assert positions == sorted(positions)
+    assert admin.get("/admin/settings/nope").status_code == 404
+
+
+def test_general_saves_and_redirects_with_a_flash(admin: Any, app: Flask) -> None:
+    response = post(
+        app,
+        admin,
+        "/admin/settings/general",
+        general(timezone="America/New_York", currency=" chf ", cancellation_window="48"),
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/settings/general")
+    assert option(app, "general.timezone") == "America/New_York"
+    assert option(app, "general.currency") == "CHF"
+    assert option(app, "general.cancellation_window_hours") == 48
+    assert option(app, "general.site_name") == "Studio Forme"
+    assert "Settings saved." in admin.get("/admin/settings/general").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"timezone": "Mars/Olympus"}, "is not a known time zone"),
+        ({"currency": "EURO"}, "is not an ISO currency code"),
+        ({"currency": "XYZ"}, "is not an ISO currency code"),
+        ({"cancellation_window": "36"}, "Not a valid choice"),
+        ({"site_name": ""}, "This field is required."),
+    ],
+)
+def test_general_bad_input_changes_nothing(
+    admin: Any, app: Flask, changes: dict[str, str], message: str
+) -> None:
+    before = {
+        k: option(app, k) for k in ("general.timezone", "general.currency", "general.site_name")
+    }
+    response = post(
+        app, admin, "/admin/settings/general", general(**{"site_name": "Changed", **changes})
+    )
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert {k: option(app, k) for k in before} == before
+
+
+def test_style_colours_are_validated_and_applied_to_every_page(admin: Any, app: Flask) -> None:
+    bad = post(app, admin, "/admin/settings/style", {"accent": "red", "text": "#12345"})
+    assert bad.status_code == 200
+    assert "Use a colour such as #0f766e" in bad.get_data(as_text=True)
+    assert option(app, "style.accent") == ""
+
+    ok = post(app, admin, "/admin/settings/style", {"accent": "#FFD60A", "background": "#fafaf9"})
+    assert ok.status_code == 302
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert "--accent: #ffd60a;" in page
+    assert "--accent-contrast: #111827;" in page  # yellow accent: dark text on buttons
+    assert "--bg: #fafaf9;" in page
+    login_page = app.test_client().get("/connexion").get_data(as_text=True)
+    assert "--accent: #ffd60a;" in login_page
+
+
+def test_style_logo_is_checked_by_content_and_served(admin: Any, app: Flask) -> None:
+    renamed = post(
+        app,
+        admin,
+        "/admin/settings/style",
+        {"logo": (io.BytesIO(b"GIF89a not allowed"), "logo.png")},
+        content_type="multipart/form-data",
+    )
+    assert "The logo must be a PNG, JPEG or SVG image." in renamed.get_data(as_text=True)
+    assert option(app, "style.logo") == ""
+
+    scripted = post(
+        app,
+        admin,
+        "/admin/settings/style",
+        {"logo": (io.BytesIO(SVG.replace(b"<rect", b"<script>alert(1)</script><rect")), "l.svg")},
+        content_type="multipart/form-data",
+    )
+    assert "has scripts or external references" in scripted.get_data(as_text=True)
+
+    huge = post(
+        app,
+        admin,
+        "/admin/settings/style",
+        {"logo": (io.BytesIO(PNG + b"\x00" * (2 * 1024 * 1024)), "big.png")},
+        content_type="multipart/form-data",
+    )
+    assert "The logo is larger than 2 MB." in huge.get_data(as_text=True)
+    assert option(app, "style.logo") == ""
+
+    saved = post(
+        app,
+        admin,
+        "/admin/settings/style",
+        {"logo": (io.BytesIO(SVG), "logo.svg"), "login_title": "Bienvenue au studio"},
+        content_type="multipart/form-data",
+    )
+    assert saved.status_code == 302
+    name = option(app, "style.logo")
+    assert name.endswith(".svg")
+    visitor = app.test_client()
+    served = visitor.get(f"/branding/{name}")
+    assert served.status_code == 200
+    assert served.mimetype == "image/svg+xml"
+    assert "default-src 'none'" in served.headers["Content-Security-Policy"]
+    login_html = visitor.get("/connexion").get_data(as_text=True)
+    assert f"/branding/{name}" in login_html
+    assert "Bienvenue au studio" in login_html
+
+    replaced = post(
+        app,
+        admin,
+        "/admin/settings/style",
+        {"logo": (io.BytesIO(PNG), "logo.png")},
+        content_type="multipart/form-data",
+    )
+    assert replaced.status_code == 302
+    assert visitor.get(f"/branding/{name}").status_code == 404  # the old file is gone
+    assert post(app, admin, "/admin/settings/style", {"remove_logo": "y"}).status_code == 302
+    assert option(app, "style.logo") == ""
+
+
+def test_permissions_are_saved_and_take_effect(admin: Any, app: Flask) -> None:
+    response = post(
+        app, admin, "/admin/settings/permissions", {"view_clients": "y", "view_sessions": "y"}
+    )
+    assert response.status_code == 302
+    assert option(app, "permissions.coach") == ["view_clients", "view_sessions"]
+    html = admin.get("/admin/settings/permissions").get_data(as_text=True)
+    assert "checked" in checkbox(html, "view_clients")
+    assert "checked" not in checkbox(html, "create_clients")
+
+
+def test_settings_are_for_admins_only(as_role: Callable[..., Any]) -> None:
+    for role in (Role.COACH, Role.CLIENT):
+        web, _ = as_role(role)
+        for url in (
+            "/admin/settings/general",
+            "/admin/settings/permissions",
+            "/admin/settings/style",
+        ):
+            assert web.get(url).status_code == 403
