@@ -1,20 +1,13 @@
-"""The coach's front area: coach home."""
+"""The coach workspace's blueprint, with every page module's routes attached.
+
+Pages: coach home (home.py), session editor (editor.py) and quick actions
+(actions.py), calendar (calendar.py), my clients (clients.py), client profile
+(profile.py).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask.typing import ResponseReturnValue
+from core.coach import actions, calendar, clients, editor, home, profile  # noqa: F401 (routes)
+from core.coach.blueprint import bp
 
-from core.accounts.access import staff_required
-
-bp = Blueprint("coach", __name__)
-
-
-@staff_required
-def home() -> ResponseReturnValue:
-    return render_template("coach/home.html")
-
-
-@bp.record_once
-def _add_slug_routes(state) -> None:  # type: ignore[no-untyped-def]
-    state.add_url_rule("/" + state.app.config["SLUGS"]["coach_home"], "home", home)
+__all__ = ["bp"]

@@ -1,0 +1,121 @@
+"""Quick actions on one session from its card: status, payment, delete."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from flask import abort, flash, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from core.accounts.access import staff_required
+from core.accounts.permissions import require_capability
+from core.coach.blueprint import back, bp
+from core.coach.forms import PaymentForm, StatusForm
+from core.db import db
+from core.i18n import site_timezone
+from core.sessions.access import get_session_or_404
+from core.sessions.documents import delete_document
+from core.sessions.models import CoachingSession, PaymentStatus
+from core.sessions.service import SessionRuleError, change_status, set_payment_status
+
+
+def editable_session(session_id: int, *options: object) -> CoachingSession:
+    """The session if the viewer reaches it (else 404) and may edit sessions (else 403)."""
+    require_capability(current_user, "edit_sessions")
+    return get_session_or_404(current_user, session_id, *options)
+
+
+def commit_or_flash() -> bool:
+    """Commit; a concurrent edit (stale version) is rolled back and explained."""
+    try:
+        db.commit()
+    except StaleDataError:
+        db.rollback()
+        flash(_("Someone else changed this session meanwhile; nothing was saved."), "error")
+        return False
+    return True
+
+
+def paid_at_from(form: PaymentForm) -> datetime | None:
+    """Noon, site time, on the day given (a date without an hour must not shift a day)."""
+    if form.paid_on.data is None:
+        return None
+    return datetime.combine(form.paid_on.data, time(12), tzinfo=site_timezone()).astimezone(UTC)
+
+
+def apply_payment_form(session: CoachingSession, form: PaymentForm) -> None:
+    """Set the payment status from a form (``paid`` records a payment). Raises SessionRuleError."""
+    set_payment_status(
+        session,
+        form.payment_status.data or "",
+        current_user,
+        method=form.payment_method.data,
+        paid_at=paid_at_from(form),
+    )
+
+
+@bp.route("/coach/sessions/<int:session_id>/status", methods=["POST"])
+@staff_required
+def session_status(session_id: int) -> ResponseReturnValue:
+    session = editable_session(session_id)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a valid status."), "error")
+        return back(url_for("coach.home"))
+    try:
+        change_status(session, form.status.data or "", current_user)
+    except SessionRuleError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+        return back(url_for("coach.home"))
+    if commit_or_flash():
+        flash(_("Status of “%(title)s” updated.", title=session.title), "success")
+    return back(url_for("coach.home"))
+
+
+@bp.route("/coach/sessions/<int:session_id>/payment", methods=["POST"])
+@staff_required
+def session_payment(session_id: int) -> ResponseReturnValue:
+    session = editable_session(session_id)
+    form = PaymentForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a valid payment status, method and date."), "error")
+        return back(url_for("coach.home"))
+    try:
+        apply_payment_form(session, form)
+    except SessionRuleError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+        return back(url_for("coach.home"))
+    if commit_or_flash():
+        flash(_("Payment of “%(title)s” updated.", title=session.title), "success")
+    return back(url_for("coach.home"))
+
+
+@bp.route("/coach/sessions/<int:session_id>/delete", methods=["GET", "POST"])
+@staff_required
+def delete_session(session_id: int) -> ResponseReturnValue:
+    """Ask first (and suggest cancelling, which tells the client); delete on POST."""
+    session = editable_session(
+        session_id, selectinload(CoachingSession.documents), selectinload(CoachingSession.client)
+    )
+    if session.payment_status == PaymentStatus.PAID:
+        flash(_("A paid session cannot be deleted: mark it refunded or cancel it."), "error")
+        return back(url_for("coach.home"))
+    if request.method == "GET":
+        return render_template(
+            "coach/delete.html", session=session, next=request.args.get("next", "")
+        )
+    if request.form.get("confirm") != "yes":
+        abort(400)
+    title = session.title
+    for document in list(session.documents):
+        delete_document(document)
+    db.delete(session)
+    db.commit()
+    flash(_("“%(title)s” was deleted.", title=title), "success")
+    return back(url_for("coach.home"))

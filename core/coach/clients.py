@@ -1,0 +1,141 @@
+"""My clients: the clients the viewer reaches, searchable, sortable, paginated; Add client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import ColumnElement, func, or_, select
+
+from core.accounts.access import staff_required
+from core.accounts.models import CoachClient, Role, User
+from core.accounts.permissions import has_capability, require_capability
+from core.accounts.service import create_user, find_by_email
+from core.coach.blueprint import slug_route
+from core.coach.forms import ClientForm
+from core.coach.queries import clients_query, coach_scope, page_arg, paginate
+from core.db import db, utcnow
+from core.sessions.models import OPEN_STATUSES, CoachingSession
+
+PER_PAGE = 25
+SORTS: dict[str, Any] = {
+    "name": _l("Name (A–Z)"),
+    "-name": _l("Name (Z–A)"),
+    "next": _l("Next session"),
+    "recent": _l("Recently added"),
+}
+
+
+def _next_session_column() -> Any:
+    return (
+        select(func.min(CoachingSession.starts_at))
+        .where(
+            CoachingSession.client_id == User.id,
+            coach_scope(current_user),
+            CoachingSession.starts_at >= utcnow(),
+            CoachingSession.status.in_(OPEN_STATUSES),
+        )
+        .correlate(User)
+        .scalar_subquery()
+    )
+
+
+def _session_count_column() -> Any:
+    return (
+        select(func.count())
+        .where(CoachingSession.client_id == User.id, coach_scope(current_user))
+        .correlate(User)
+        .scalar_subquery()
+    )
+
+
+def search_clause(text: str) -> ColumnElement[bool]:
+    """Every word must match a name, the email or the phone (case-insensitive)."""
+    clauses = []
+    for word in text.split():
+        pattern = f"%{word.lower()}%"
+        clauses.append(
+            or_(
+                func.lower(User.first_name).like(pattern),
+                func.lower(User.last_name).like(pattern),
+                func.lower(User.email).like(pattern),
+                func.replace(func.coalesce(User.phone, ""), " ", "").like(
+                    f"%{word.replace(' ', '')}%"
+                ),
+            )
+        )
+    from sqlalchemy import and_
+
+    return and_(*clauses)
+
+
+@slug_route("my_clients")
+@staff_required
+def clients() -> ResponseReturnValue:
+    require_capability(current_user, "view_clients")
+    q = request.args.get("q", "").strip()[:100]
+    sort = request.args.get("sort", "name")
+    sort = sort if sort in SORTS else "name"
+    next_session = _next_session_column().label("next_session")
+    query = clients_query(current_user).add_columns(
+        next_session, _session_count_column().label("sessions")
+    )
+    if q:
+        query = query.where(search_clause(q))
+    order = {
+        "name": [User.last_name, User.first_name, User.id],
+        "-name": [User.last_name.desc(), User.first_name.desc(), User.id.desc()],
+        "next": [next_session.is_(None), next_session, User.id],
+        "recent": [User.created_at.desc(), User.id.desc()],
+    }[sort]
+    page = paginate(query.order_by(*order), page_arg(), PER_PAGE, scalars=False)
+    return render_template(
+        "coach/clients.html",
+        page=page,
+        q=q,
+        sort=sort,
+        sorts=SORTS,
+        can_create=has_capability(current_user, "create_clients"),
+    )
+
+
+@slug_route("my_clients", "/new", methods=["GET", "POST"])
+@staff_required
+def add_client() -> ResponseReturnValue:
+    """Add a client (assigned to the coach who adds it); optionally email login details."""
+    require_capability(current_user, "create_clients")
+    form = ClientForm()
+    if form.validate_on_submit():
+        if find_by_email(form.email.data or "") is not None:
+            form.email.errors = [_("An account with this email already exists.")]
+        else:
+            client = create_user(
+                email=form.email.data or "",
+                first_name=form.first_name.data or "",
+                last_name=form.last_name.data or "",
+                phone=form.phone.data,
+                role=Role.CLIENT,
+            )
+            if current_user.role == Role.COACH:
+                db.add(CoachClient(coach_id=current_user.id, client_id=client.id))
+            send = request.form.get("action") == "send"
+            if send:
+                from core.emails.accounts import send_login_details
+
+                send_login_details(client)
+            db.commit()
+            flash(
+                _(
+                    "%(name)s was added and will receive their login details by email.",
+                    name=client.full_name,
+                )
+                if send
+                else _("%(name)s was added. No email was sent.", name=client.full_name),
+                "success",
+            )
+            return redirect(url_for("coach.profile", client_id=client.id))
+    return render_template("coach/add_client.html", form=form)

@@ -1,0 +1,137 @@
+"""Forms of the coach workspace (Flask-WTF: CSRF on every one)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DecimalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    MultipleFileField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+
+from core.payments.models import PAYMENT_METHODS
+from core.sessions.models import PAYMENT_STATUSES, SESSION_STATUSES
+
+
+def _choices(values: tuple[str, ...], labels: dict[str, object]) -> list[SelectChoice]:
+    return [SelectChoice(v, labels[v]) for v in values]  # type: ignore[arg-type]
+
+
+STATUS_LABELS = {
+    "available": _l("Available (open slot)"),
+    "booked": _l("Booked"),
+    "confirmed": _l("Confirmed"),
+    "completed": _l("Completed"),
+    "cancelled": _l("Cancelled"),
+    "no_show": _l("No-show"),
+}
+PAYMENT_LABELS = {
+    "pending": _l("Pending"),
+    "paid": _l("Paid"),
+    "refunded": _l("Refunded"),
+    "cancelled": _l("Cancelled"),
+}
+METHOD_LABELS = {
+    "cash": _l("Cash"),
+    "transfer": _l("Bank transfer"),
+    "cheque": _l("Cheque"),
+    "card": _l("Card"),
+    "other": _l("Other"),
+}
+
+
+def _optional_int(value: object) -> int | None:
+    return int(str(value)) if value not in (None, "", "None") else None
+
+
+class PaymentMixin:
+    """Payment status with the method and date a manual "paid" needs."""
+
+    payment_status = SelectField(_l("Payment"), choices=_choices(PAYMENT_STATUSES, PAYMENT_LABELS))
+    payment_method = SelectField(
+        _l("Paid by"),
+        choices=_choices(PAYMENT_METHODS, METHOD_LABELS),
+        default="transfer",
+        description=_l("Used when you mark the session paid."),
+    )
+    paid_on = DateField(_l("Paid on"), validators=[Optional()])
+
+
+class SessionForm(PaymentMixin, FlaskForm):
+    """The session editor. Client and coach choices are filled per viewer by the view."""
+
+    version = HiddenField()
+    client_id = SelectField(_l("Client"), coerce=_optional_int, validate_choice=True)
+    coach_id = SelectField(_l("Coach"), coerce=int)
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    start = TimeField(_l("Time"), validators=[InputRequired()])
+    duration_minutes = IntegerField(
+        _l("Duration (minutes)"),
+        default=60,
+        validators=[InputRequired(), NumberRange(min=1, max=1440)],
+    )
+    title = StringField(
+        _l("Title"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("Left empty: “Session with <client>”."),
+    )
+    location = StringField(_l("Location"), validators=[Optional(), Length(max=255)])
+    video_url = StringField(
+        _l("Video link"),
+        validators=[Optional(), Length(max=500)],
+        render_kw={"inputmode": "url", "placeholder": "https://"},
+    )
+    price = DecimalField(
+        _l("Price"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0)],
+        render_kw={"step": "0.01"},
+    )
+    currency = StringField(_l("Currency"), validators=[InputRequired(), Length(min=3, max=3)])
+    status = SelectField(_l("Status"), choices=_choices(SESSION_STATUSES, STATUS_LABELS))
+    notes = TextAreaField(
+        _l("Private notes"), description=_l("Only you and administrators see these notes.")
+    )
+    documents = MultipleFileField(
+        _l("Add PDF documents"), render_kw={"accept": "application/pdf,.pdf", "multiple": True}
+    )
+
+
+class StatusForm(FlaskForm):
+    """Quick status change from a card."""
+
+    status = SelectField(_l("Status"), choices=_choices(SESSION_STATUSES, STATUS_LABELS))
+
+
+class PaymentForm(PaymentMixin, FlaskForm):
+    """Manual payment marking from a card or the Finances tab."""
+
+
+class ClientForm(FlaskForm):
+    """Add a client, or edit a client's contact details."""
+
+    first_name = StringField(_l("First name"), validators=[InputRequired(), Length(max=100)])
+    last_name = StringField(_l("Last name"), validators=[InputRequired(), Length(max=100)])
+    email = EmailField(
+        _l("Email"),
+        validators=[InputRequired(), Email(check_deliverability=False), Length(max=254)],
+        description=_l("Used to sign in and for notifications."),
+        render_kw={"autocomplete": "off"},
+    )
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+
+
+class NotesForm(FlaskForm):
+    """The coach's private notes about a client."""
+
+    body = TextAreaField(_l("Private notes"), validators=[Length(max=20000)])

@@ -1,0 +1,382 @@
+"""A client's profile as staff see it: tabs from the ``client_profile_tabs`` hook.
+
+The core's own tabs (Overview, Sessions, Finances, Contact) are registered in
+``core/coach/plugin.py`` like an add-on's; their renderers live here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from math import cos, pi, sin
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import and_, case, func, or_, select
+from werkzeug.wrappers import Response
+
+from core.accounts.access import get_client_or_404, staff_required
+from core.accounts.models import ClientNote, User
+from core.accounts.permissions import has_capability, require_capability
+from core.accounts.service import find_by_email
+from core.coach.blueprint import back, bp
+from core.coach.forms import ClientForm, NotesForm
+from core.coach.home import open_session_redirect
+from core.coach.queries import coach_scope, page_arg, paginate, sessions_query
+from core.db import db, utcnow
+from core.i18n import money
+from core.plugins import collect
+from core.sessions.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    PAYMENT_STATUSES,
+    CoachingSession,
+    PaymentStatus,
+    SessionStatus,
+)
+from hooks import StatCard, Tab
+
+CARDS_PER_PAGE = 5
+ROWS_PER_PAGE = 20
+
+
+def profile_tabs(client: User) -> list[Tab]:
+    tabs = collect("client_profile_tabs", client=client, viewer=current_user)
+    return sorted(tabs, key=lambda t: (t.order, t.key))
+
+
+@bp.route("/customer/<int:client_id>")
+@bp.route("/customer/<int:client_id>/<tab>", methods=["GET", "POST"])
+@staff_required
+def profile(client_id: int, tab: str | None = None) -> ResponseReturnValue:
+    require_capability(current_user, "view_clients")
+    client = get_client_or_404(current_user, client_id)
+    opened = open_session_redirect()
+    if opened is not None:
+        return opened
+    tabs = profile_tabs(client)
+    chosen = next((t for t in tabs if t.key == tab), None) if tab else (tabs[0] if tabs else None)
+    if chosen is None:
+        abort(404)
+    body = chosen.render()
+    if isinstance(body, Response):
+        return body
+    return render_template(
+        "coach/profile.html",
+        client=client,
+        tabs=tabs,
+        active=chosen.key,
+        body=Markup(body),  # noqa: S704 (tabs return HTML rendered by Jinja)
+        next_session=next_session(client),
+        can_edit_sessions=has_capability(current_user, "edit_sessions"),
+    )
+
+
+def client_sessions(client: User) -> Any:
+    """The client's sessions in the viewer's scope, with the client loaded."""
+    return sessions_query(current_user).where(CoachingSession.client_id == client.id)
+
+
+def next_session(client: User) -> CoachingSession | None:
+    return db.scalars(
+        client_sessions(client)
+        .where(CoachingSession.starts_at >= utcnow(), CoachingSession.status.in_(OPEN_STATUSES))
+        .order_by(CoachingSession.starts_at)
+        .limit(1)
+    ).first()
+
+
+def here() -> str:
+    """This page's URL, for forms that come back to it."""
+    return request.full_path.rstrip("?")
+
+
+# --------------------------------------------------------------------------
+# Overview
+# --------------------------------------------------------------------------
+
+
+def overview_tab(client: User) -> str:
+    now = utcnow()
+    sessions = client_sessions(client)
+    upcoming = paginate(
+        sessions.where(
+            CoachingSession.starts_at >= now, CoachingSession.status.in_(OPEN_STATUSES)
+        ).order_by(CoachingSession.starts_at, CoachingSession.id),
+        page_arg("up"),
+        CARDS_PER_PAGE,
+    )
+    past = paginate(
+        sessions.where(
+            or_(CoachingSession.starts_at < now, CoachingSession.status.in_(CLOSED_STATUSES)),
+            CoachingSession.status != SessionStatus.AVAILABLE.value,
+        ).order_by(CoachingSession.starts_at.desc(), CoachingSession.id.desc()),
+        page_arg("past"),
+        CARDS_PER_PAGE,
+    )
+    note = db.get(ClientNote, client.id)
+    from core.emails.log import client_timeline
+
+    return render_template(
+        "coach/tabs/overview.html",
+        client=client,
+        cards=overview_cards(client, now),
+        upcoming=upcoming,
+        past=past,
+        notes_form=NotesForm(body=note.body if note else ""),
+        note=note,
+        timeline=client_timeline(client.id),
+        here=here(),
+        can_edit=has_capability(current_user, "edit_sessions"),
+        can_edit_client=has_capability(current_user, "edit_clients"),
+    )
+
+
+def overview_cards(client: User, now: datetime) -> list[StatCard]:
+    """Upcoming and completed sessions, pending and paid money."""
+    s = CoachingSession
+    upcoming, completed = db.execute(
+        select(
+            func.count(case((and_(s.starts_at >= now, s.status.in_(OPEN_STATUSES)), 1))),
+            func.count(case((s.status == SessionStatus.COMPLETED.value, 1))),
+        ).where(s.client_id == client.id, coach_scope(current_user))
+    ).one()
+    totals = finance_totals(client)
+    return [
+        StatCard("upcoming", _("Upcoming sessions"), str(upcoming)),
+        StatCard("completed", _("Completed sessions"), str(completed)),
+        StatCard("pending", _("Pending payment"), totals.pending),
+        StatCard("paid", _("Paid"), totals.paid),
+    ]
+
+
+@bp.route("/coach/clients/<int:client_id>/notes", methods=["POST"])
+@staff_required
+def save_notes(client_id: int) -> ResponseReturnValue:
+    """Save the private notes; answers JSON to coach.js's fetch(), else comes back to the page."""
+    require_capability(current_user, "edit_clients")
+    client = get_client_or_404(current_user, client_id)
+    form = NotesForm()
+    wants_json = request.accept_mimetypes.best == "application/json"
+    if not form.validate_on_submit():
+        if wants_json:
+            return jsonify(ok=False, error=_("The notes could not be saved.")), 400
+        flash(_("The notes could not be saved."), "error")
+        return back(url_for("coach.profile", client_id=client.id))
+    note = db.get(ClientNote, client.id) or ClientNote(client_id=client.id)
+    note.body = form.body.data or ""
+    note.updated_by_id = current_user.id
+    note.updated_at = utcnow()
+    db.add(note)
+    db.commit()
+    message = _("Notes saved.")
+    if wants_json:
+        return jsonify(ok=True, message=message)
+    flash(message, "success")
+    return back(url_for("coach.profile", client_id=client.id))
+
+
+# --------------------------------------------------------------------------
+# Sessions
+# --------------------------------------------------------------------------
+
+
+def sessions_tab(client: User) -> str:
+    status = request.args.get("status", "")
+    query = client_sessions(client)
+    if status in {s.value for s in SessionStatus}:
+        query = query.where(CoachingSession.status == status)
+    page = paginate(
+        query.order_by(CoachingSession.starts_at.desc(), CoachingSession.id.desc()),
+        page_arg(),
+        ROWS_PER_PAGE,
+    )
+    return render_template(
+        "coach/tabs/sessions.html",
+        client=client,
+        page=page,
+        status=status,
+        here=here(),
+        now=utcnow(),
+        can_edit=has_capability(current_user, "edit_sessions"),
+    )
+
+
+# --------------------------------------------------------------------------
+# Finances
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FinanceTotals:
+    billed: str
+    pending: str
+    paid: str
+    billable: int
+    counts: dict[str, int]
+
+
+def _billable() -> Any:
+    """A session that is billed: it has a price and is not an open slot."""
+    return and_(
+        CoachingSession.price_amount.is_not(None),
+        CoachingSession.status != SessionStatus.AVAILABLE.value,
+    )
+
+
+def _amounts(per_currency: dict[str, int]) -> str:
+    """Money in each currency used, joined ("€120.00 + $30.00"); zero in the site currency."""
+    from core.settings import get_option
+
+    shown = {c: a for c, a in per_currency.items() if a} or {get_option("general.currency"): 0}
+    return " + ".join(money(a, c) for c, a in sorted(shown.items()))
+
+
+def finance_totals(client: User) -> FinanceTotals:
+    """Billed, pending and paid per currency, and the count of each payment status (one query)."""
+    s = CoachingSession
+    price = func.coalesce(s.price_amount, 0)
+    rows = db.execute(
+        select(s.currency, s.payment_status, func.count(), func.sum(price))
+        .where(s.client_id == client.id, coach_scope(current_user), _billable())
+        .group_by(s.currency, s.payment_status)
+    ).all()
+    billed: Counter[str] = Counter()
+    pending: Counter[str] = Counter()
+    paid: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    for currency, status, count, total in rows:
+        counts[status] += count
+        if status != PaymentStatus.CANCELLED:
+            billed[currency] += int(total or 0)
+        {"pending": pending, "paid": paid}.get(status, Counter())[currency] += int(total or 0)
+    return FinanceTotals(
+        _amounts(billed),
+        _amounts(pending),
+        _amounts(paid),
+        sum(counts.values()),
+        {status: counts.get(status, 0) for status in PAYMENT_STATUSES},
+    )
+
+
+@dataclass(frozen=True)
+class Slice:
+    status: str
+    count: int
+    path: str  # SVG path of the ring segment
+
+
+def donut(counts: dict[str, int], radius: float = 40, width: float = 14) -> list[Slice]:
+    """Ring segments (SVG paths on a 100×100 box) for the payment-status counts."""
+    total = sum(counts.values())
+    slices: list[Slice] = []
+    angle = -pi / 2
+    for status, count in counts.items():
+        if not count:
+            continue
+        sweep = 2 * pi * count / total
+        slices.append(Slice(status, count, _arc(angle, min(sweep, 2 * pi - 1e-4), radius, width)))
+        angle += sweep
+    return slices
+
+
+def _arc(start: float, sweep: float, r: float, width: float) -> str:
+    inner = r - width
+    end = start + sweep
+    large = 1 if sweep > pi else 0
+
+    def point(radius: float, a: float) -> str:
+        return f"{50 + radius * cos(a):.3f} {50 + radius * sin(a):.3f}"
+
+    return (
+        f"M {point(r, start)} A {r} {r} 0 {large} 1 {point(r, end)} "
+        f"L {point(inner, end)} A {inner} {inner} 0 {large} 0 {point(inner, start)} Z"
+    )
+
+
+def finances_tab(client: User) -> str:
+    totals = finance_totals(client)
+    payment = request.args.get("payment", "")
+    query = client_sessions(client).where(_billable())
+    if payment in PAYMENT_STATUSES:
+        query = query.where(CoachingSession.payment_status == payment)
+    page = paginate(
+        query.order_by(CoachingSession.starts_at.desc(), CoachingSession.id.desc()),
+        page_arg(),
+        ROWS_PER_PAGE,
+    )
+    return render_template(
+        "coach/tabs/finances.html",
+        client=client,
+        totals=totals,
+        slices=donut(totals.counts),
+        payment=payment,
+        page=page,
+        here=here(),
+        today=datetime.now(UTC).date(),
+        can_edit=has_capability(current_user, "edit_sessions"),
+    )
+
+
+# --------------------------------------------------------------------------
+# Contact
+# --------------------------------------------------------------------------
+
+
+def contact_tab(client: User) -> str | Response:
+    """Contact details; POST saves them (unique email), optionally sending login details."""
+    can_edit = has_capability(current_user, "edit_clients")
+    form = ClientForm(obj=client)
+    if request.method == "POST":
+        require_capability(current_user, "edit_clients")
+        if form.validate_on_submit():
+            other = find_by_email(form.email.data or "")
+            if other is not None and other.id != client.id:
+                form.email.errors = [_("Another account already uses this email.")]
+            else:
+                client.first_name = (form.first_name.data or "").strip()
+                client.last_name = (form.last_name.data or "").strip()
+                client.email = (form.email.data or "").strip()
+                client.phone = (form.phone.data or "").strip() or None
+                if request.form.get("action") == "send":
+                    from core.emails.accounts import send_login_details
+
+                    send_login_details(client)
+                db.commit()
+                flash(_("Contact details saved."), "success")
+                return redirect(url_for("coach.profile", client_id=client.id, tab="contact"))
+    return render_template("coach/tabs/contact.html", client=client, form=form, can_edit=can_edit)
+
+
+def account_email_action(client_id: int, action: str) -> ResponseReturnValue:
+    """Queue a login-details or password-reset email; the password itself is never shown."""
+    require_capability(current_user, "edit_clients")
+    client = get_client_or_404(current_user, client_id)
+    from core.emails import accounts
+
+    if action == "login":
+        accounts.send_login_details(client)
+        message = _("Login details sent to %(email)s.", email=client.email)
+    else:
+        accounts.send_password_reset(client)
+        message = _("A password reset link was sent to %(email)s.", email=client.email)
+    db.commit()
+    flash(message, "success")
+    return redirect(url_for("coach.profile", client_id=client.id, tab="contact"))
+
+
+@bp.route("/coach/clients/<int:client_id>/login-details", methods=["POST"])
+@staff_required
+def send_login(client_id: int) -> ResponseReturnValue:
+    return account_email_action(client_id, "login")
+
+
+@bp.route("/coach/clients/<int:client_id>/password-reset", methods=["POST"])
+@staff_required
+def send_reset(client_id: int) -> ResponseReturnValue:
+    return account_email_action(client_id, "reset")

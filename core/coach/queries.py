@@ -1,0 +1,108 @@
+"""What the coach pages show: the sessions and clients in the viewer's scope, in constant queries.
+
+Every listing loads its rows with their client in one statement; nothing here
+touches a lazy relationship, so the number of queries does not grow with the data.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import joinedload
+
+from core.accounts.access import reachable_clients_clause
+from core.accounts.models import Role, User
+from core.i18n import select_timezone, zone
+from core.sessions.access import sessions_visible_to
+from core.sessions.models import CoachingSession
+from core.settings import define, get_option
+
+#: An administrator's coach pages show every session ("all") or only their own ("own":
+#: those they created or coach). Shown in Settings → General by the admin area.
+define("coach.admin_scope", "all")
+ADMIN_SCOPES = ("all", "own")
+
+
+def coach_scope(viewer: User) -> Any:
+    """SQL condition on ``CoachingSession`` for the coach pages of ``viewer``."""
+    if viewer.role == Role.ADMIN and get_option("coach.admin_scope") == "own":
+        return or_(
+            CoachingSession.created_by_id == viewer.id, CoachingSession.coach_id == viewer.id
+        )
+    return sessions_visible_to(viewer)
+
+
+def sessions_query(viewer: User) -> Select[tuple[CoachingSession]]:
+    """Sessions of the viewer's scope, each with its client loaded (one statement)."""
+    return (
+        select(CoachingSession)
+        .where(coach_scope(viewer))
+        .options(joinedload(CoachingSession.client))
+    )
+
+
+def clients_query(viewer: User) -> Select[tuple[User]]:
+    """Clients the viewer reaches (coaches: assigned or booked; admins: all)."""
+    return select(User).where(reachable_clients_clause(viewer))
+
+
+def viewer_zone() -> ZoneInfo:
+    """The zone the viewer's pages are shown in (own, else the site's): days start there."""
+    return zone(select_timezone())
+
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant a local day begins (midnight exists in every zone we care about)."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """First day of the month ``months`` after ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def local_today(tz: ZoneInfo, now: datetime) -> date:
+    return now.astimezone(tz).date()
+
+
+def days_between(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+class Page:
+    """One page of a listing: its rows, its number and how many pages there are."""
+
+    def __init__(self, items: list[Any], page: int, per_page: int, total: int) -> None:
+        self.items = items
+        self.page = page
+        self.total = total
+        self.pages = max(1, -(-total // per_page))
+
+
+def paginate(query: Select[Any], page: int, per_page: int, *, scalars: bool = True) -> Page:
+    """Two queries (count, then the page), whatever the table size. Page numbers are clamped."""
+    from sqlalchemy import func
+
+    from core.db import db
+
+    total = int(db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    paged = query.limit(per_page).offset((page - 1) * per_page)
+    rows = list(db.scalars(paged).unique() if scalars else db.execute(paged))
+    return Page(rows, page, per_page, total)
+
+
+def page_arg(name: str = "page") -> int:
+    """The page number in the query string (1 when absent or not a number)."""
+    from flask import request
+
+    return request.args.get(name, 1, type=int) or 1

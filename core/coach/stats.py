@@ -1,0 +1,122 @@
+"""Figures of the coach home Statistics tab: a few aggregate queries, whatever the data size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from flask_babel import format_date
+from sqlalchemy import and_, case, func, select
+
+from core.accounts.models import User
+from core.coach.queries import add_months, clients_query, coach_scope, day_start, month_start
+from core.db import db
+from core.payments.models import Payment
+from core.sessions.models import OPEN_STATUSES, CoachingSession, PaymentStatus, SessionStatus
+from core.settings import get_option
+
+MONTHS = 12
+
+
+@dataclass(frozen=True)
+class MonthRevenue:
+    """One bar of the revenue chart."""
+
+    month: date
+    label: str
+    amount: int  # minor units
+    percent: float  # of the tallest bar, for the bar's height
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    total: int
+    completed: int
+    cancelled: int
+
+
+def month_figures(viewer: User, today: date, tz: ZoneInfo) -> MonthFigures:
+    """Sessions this (local) month: all, completed, cancelled, in one query."""
+    start = day_start(month_start(today), tz)
+    end = day_start(add_months(today, 1), tz)
+    status = CoachingSession.status
+    row = db.execute(
+        select(
+            func.count(),
+            func.count(case((status == SessionStatus.COMPLETED.value, 1))),
+            func.count(case((status == SessionStatus.CANCELLED.value, 1))),
+        ).where(
+            coach_scope(viewer),
+            CoachingSession.starts_at >= start,
+            CoachingSession.starts_at < end,
+            status != SessionStatus.AVAILABLE.value,
+        )
+    ).one()
+    return MonthFigures(*(int(v or 0) for v in row))
+
+
+def _paid_payments(viewer: User, currency: str) -> list[object]:
+    return [
+        coach_scope(viewer),
+        CoachingSession.payment_status == PaymentStatus.PAID.value,
+        Payment.currency == currency,
+    ]
+
+
+def revenue_by_month(viewer: User, today: date, tz: ZoneInfo, currency: str) -> list[MonthRevenue]:
+    """Money received for paid sessions, per local month, the last 12 months (one query)."""
+    months = [add_months(today, -i) for i in range(MONTHS - 1, -1, -1)]
+    bounds = [day_start(m, tz) for m in [*months, add_months(today, 1)]]
+    columns = [
+        func.coalesce(
+            func.sum(
+                case((and_(Payment.paid_at >= lo, Payment.paid_at < hi), Payment.amount), else_=0)
+            ),
+            0,
+        )
+        for lo, hi in pairwise(bounds)
+    ]
+    row = db.execute(
+        select(*columns)
+        .join(CoachingSession, CoachingSession.id == Payment.session_id)
+        .where(*_paid_payments(viewer, currency), Payment.paid_at >= bounds[0])
+    ).one()
+    amounts = [int(v or 0) for v in row]
+    top = max(amounts) or 1
+    return [
+        MonthRevenue(m, format_date(m, "MMM yy"), a, round(100 * a / top, 1))
+        for m, a in zip(months, amounts, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class Summary:
+    clients: int
+    sessions: int
+    upcoming: int
+    revenue: int
+    currency: str
+
+
+def summary(viewer: User, now: datetime) -> Summary:
+    """Totals for the summary cards: clients, sessions, upcoming sessions, revenue."""
+    currency = str(get_option("general.currency"))
+    clients = db.scalar(select(func.count()).select_from(clients_query(viewer).subquery()))
+    upcoming = case(
+        (and_(CoachingSession.starts_at >= now, CoachingSession.status.in_(OPEN_STATUSES)), 1)
+    )
+    sessions, upcoming_count = db.execute(
+        select(func.count(), func.count(upcoming)).where(
+            coach_scope(viewer), CoachingSession.status != SessionStatus.AVAILABLE.value
+        )
+    ).one()
+    revenue = db.scalar(
+        select(func.coalesce(func.sum(Payment.amount), 0))
+        .join(CoachingSession, CoachingSession.id == Payment.session_id)
+        .where(*_paid_payments(viewer, currency))
+    )
+    return Summary(
+        int(clients or 0), int(sessions or 0), int(upcoming_count or 0), int(revenue or 0), currency
+    )
