@@ -44,8 +44,14 @@ def _core_areas() -> dict[str, Any]:
     from core.admin import plugin as admin_plugin
     from core.clientarea import plugin as clientarea_plugin
     from core.coach import plugin as coach_plugin
+    from core.emails import plugin as emails_plugin
 
-    return {"clientarea": clientarea_plugin, "coach": coach_plugin, "admin": admin_plugin}
+    return {
+        "clientarea": clientarea_plugin,
+        "coach": coach_plugin,
+        "admin": admin_plugin,
+        "emails": emails_plugin,
+    }
 
 
 def _blueprints() -> list[Any]:
@@ -53,9 +59,10 @@ def _blueprints() -> list[Any]:
     from core.admin.views import bp as admin_bp
     from core.clientarea.views import bp as clientarea_bp
     from core.coach.views import bp as coach_bp
+    from core.emails.views import bp as emails_bp
     from core.sessions.views import bp as sessions_bp
 
-    return [accounts_bp, clientarea_bp, coach_bp, admin_bp, sessions_bp]
+    return [accounts_bp, clientarea_bp, coach_bp, admin_bp, sessions_bp, emails_bp]
 
 
 def create_app(overrides: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:

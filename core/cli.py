@@ -376,3 +376,8 @@ def main(argv: list[str] | None = None) -> Any:
     except OperationalError as exc:
         click.echo(f"coachdesk: {_database_message(exc)}", err=True)
         sys.exit(2)
+
+
+from core.worker.cli import worker_command  # noqa: E402 (kept last: the worker registers itself)
+
+cli.add_command(worker_command)

@@ -60,3 +60,10 @@ class OutboxEmail(Base):
     message_id: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+    @property
+    def display_status(self) -> str:
+        """What logs show: sent, dead, failed (waiting for a retry after an error) or pending."""
+        if self.status == EmailStatus.PENDING and self.last_error:
+            return "failed"
+        return self.status

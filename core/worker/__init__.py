@@ -1,0 +1,34 @@
+"""The worker: periodic sweeps that queue due reminders and drain the outbox.
+
+The truth lives in the application's tables (claimed atomically), never in the
+scheduler, so any number of workers, the cron URL and tests share :func:`run_once`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.worker.delivery import DrainResult, drain
+from core.worker.reminders import sweep
+
+
+@dataclass
+class PassResult:
+    reminders: int
+    delivery: DrainResult
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return {
+            "reminders_queued": self.reminders,
+            "sent": self.delivery.sent,
+            "failed": self.delivery.failed,
+            "dead": self.delivery.dead,
+            "smtp_unreachable": self.delivery.outage,
+        }
+
+
+def run_once(now: datetime | None = None, *, limit: int | None = None) -> PassResult:
+    """One pass of all the work: queue due reminders, then send due emails (at most ``limit``)."""
+    reminders = sweep(now)
+    return PassResult(reminders, drain(now, limit=limit))

@@ -1,0 +1,228 @@
+"""Rendering an email for its recipient: their language, their time zone, the site's branding.
+
+The worker has no request, so nothing here relies on one: the language is forced
+with ``flask_babel.force_locale``, instants are converted with zoneinfo
+explicitly, and links are built from the configured ``BASE_URL``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time, get_timezone_name
+from flask import current_app
+from flask_babel import force_locale
+from jinja2 import Environment, FileSystemLoader
+from sqlalchemy import select
+
+from core.accounts.models import Role, User
+from core.db import db
+from core.emails.options import custom_subject, sender
+from core.emails.types import all_email_types
+from core.i18n import LANGUAGES, money, site_timezone, zone
+from core.plugins import collect
+from core.sessions.models import CoachingSession, SessionDocument, SessionLink
+from core.settings import get_option
+from hooks import EmailType
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    body_text: str
+    body_html: str
+    locale: str
+
+
+def recipient_locale(user: User) -> str:
+    if user.locale in LANGUAGES:
+        return str(user.locale)
+    default = current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
+    return default if default in LANGUAGES else "en"
+
+
+def recipient_zone(user: User) -> ZoneInfo:
+    return zone(user.timezone) if user.timezone else site_timezone()
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL on the configured BASE_URL (works without a request)."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)
+
+
+class Formatter:
+    """Dates, times and money in one recipient's language and time zone."""
+
+    def __init__(self, locale: str, tz: ZoneInfo) -> None:
+        self.locale = locale
+        self.tz = tz
+
+    def datetime(self, dt: datetime | None, fmt: str = "full") -> str:
+        if dt is None:
+            return ""
+        return format_datetime(dt.astimezone(self.tz), fmt, tzinfo=self.tz, locale=self.locale)
+
+    def date(self, dt: datetime | None, fmt: str = "full") -> str:
+        return format_date(dt.astimezone(self.tz), fmt, locale=self.locale) if dt else ""
+
+    def time(self, dt: datetime | None, fmt: str = "short") -> str:
+        if dt is None:
+            return ""
+        return format_time(dt.astimezone(self.tz), fmt, tzinfo=self.tz, locale=self.locale)
+
+    def zone_name(self, dt: datetime) -> str:
+        return get_timezone_name(dt.astimezone(self.tz), locale=self.locale)
+
+
+def session_context(session: CoachingSession, recipient: User, fmt: Formatter) -> dict[str, Any]:
+    """What every session email may show. Coach notes are private and never included."""
+    coach = db.get(User, session.coach_id)
+    client = db.get(User, session.client_id) if session.client_id else None
+    documents = db.scalars(
+        select(SessionDocument)
+        .where(SessionDocument.session_id == session.id)
+        .order_by(SessionDocument.id)
+    ).all()
+    links = db.scalars(
+        select(SessionLink)
+        .where(SessionLink.session_id == session.id)
+        .order_by(SessionLink.position, SessionLink.id)
+    ).all()
+    if recipient.role == Role.CLIENT:
+        session_url = external_url("clientarea.index")
+    else:
+        session_url = external_url("coach.home", open_session=session.id)
+    return {
+        "session": session,
+        "session_title": session.title,
+        "session_date": fmt.date(session.starts_at),
+        "session_time": fmt.time(session.starts_at),
+        "session_end_time": fmt.time(session.ends_at),
+        "session_zone": fmt.zone_name(session.starts_at),
+        "session_price": money(session.price_amount, session.currency)
+        if session.price_amount
+        else "",
+        "location": session.location or "",
+        "video_url": session.video_url or "",
+        "duration": session.duration_minutes,
+        "coach": coach,
+        "coach_name": coach.sender_name if coach else "",
+        "client": client,
+        "client_name": client.full_name if client else "",
+        "documents": [
+            (d.filename, external_url("sessions.document", document_id=d.id)) for d in documents
+        ],
+        "links": [(link.label, link.url) for link in links],
+        "session_url": session_url,
+    }
+
+
+class _SubjectFormatter(string.Formatter):
+    """``{name}`` placeholders only: no attribute or index access, unknown names kept as typed."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        value = kwargs.get(field_name)
+        if value is None or not isinstance(value, str | int):
+            return "{" + field_name + "}", field_name
+        return value, field_name
+
+
+def format_subject(template: str, context: Mapping[str, Any]) -> str:
+    try:
+        subject = _SubjectFormatter().vformat(template, (), dict(context))
+    except (ValueError, IndexError):
+        subject = template
+    return " ".join(subject.split())[:300]
+
+
+def _fallback_environment() -> Environment:
+    """The Jinja environment without the theme: add-ons' then core templates."""
+    folders = [str(p) for p in collect("template_folders")] + [
+        str(p)
+        for p in current_app.core_template_folders  # type: ignore[attr-defined]
+    ]
+    cache: dict[tuple[str, ...], Environment] = current_app.extensions.setdefault(
+        "coachdesk.emails.fallback", {}
+    )
+    key = tuple(folders)
+    if key not in cache:
+        cache[key] = current_app.jinja_env.overlay(loader=FileSystemLoader(folders))
+    return cache[key]
+
+
+def _theme_overrides_emails() -> bool:
+    from core.themes import active_theme
+
+    theme = active_theme()
+    return theme is not None and Path(theme.templates, "emails").is_dir()
+
+
+def render_template_file(name: str, context: dict[str, Any]) -> str:
+    """Render with the theme; if the theme's version fails, log it and use the core's."""
+    try:
+        return current_app.jinja_env.get_template(name).render(context)
+    except Exception:
+        if not _theme_overrides_emails():
+            raise
+        log.exception("theme email template %s failed; falling back to the core template", name)
+        return _fallback_environment().get_template(name).render(context)
+
+
+def _tidy(text: str) -> str:
+    """Plain text without trailing spaces or runs of blank lines left by template logic."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+
+
+def render_email(
+    email_type: EmailType,
+    to: User,
+    context: dict[str, Any],
+    session: CoachingSession | None = None,
+) -> RenderedEmail:
+    """Subject, text and HTML of one email, in the recipient's language and time zone."""
+    locale = recipient_locale(to)
+    fmt = Formatter(locale, recipient_zone(to))
+    with force_locale(locale):
+        # Labels and default subjects are built when asked for: ask in the recipient's language.
+        email_type = all_email_types().get(email_type.key, email_type)
+        values: dict[str, Any] = {
+            "site_name": get_option("general.site_name"),
+            "base_url": current_app.config["BASE_URL"],
+            "recipient": to,
+            "recipient_name": to.first_name or to.full_name,
+            "sender_name": parseaddr(sender())[0],
+            "logo_url": get_option("emails.logo_url"),
+            "signature": get_option("emails.signature"),
+            "fmt": fmt,
+            "email_type": email_type,
+            "locale": locale,
+        }
+        if session is not None:
+            values.update(session_context(session, to, fmt))
+        values.update(context)
+        subject_template = custom_subject(email_type) or str(email_type.default_subject)
+        subject = format_subject(subject_template, values)
+        values["subject"] = subject
+        return RenderedEmail(
+            subject=subject,
+            body_text=_tidy(render_template_file(f"emails/{email_type.key}.txt", values)),
+            body_html=render_template_file(f"emails/{email_type.key}.html", values),
+            locale=locale,
+        )

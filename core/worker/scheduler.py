@@ -1,0 +1,63 @@
+"""APScheduler wiring: two periodic sweeps per worker process, jobs kept in memory.
+
+APScheduler 3.x cannot share a job store between processes, so each worker runs its
+own in-memory sweeps; the truth (what is due, who claimed it) is in our tables.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from core.worker.delivery import drain
+from core.worker.reminders import sweep
+
+log = logging.getLogger(__name__)
+
+
+def in_app_context(app: Flask, job: Callable[[], Any]) -> Callable[[], None]:
+    """Run ``job`` in a fresh app context (its own database session), logging what it did."""
+
+    def run() -> None:
+        with app.app_context():
+            result = job()
+            if result:
+                log.info("%s: %s", job.__name__, result)
+
+    run.__name__ = job.__name__
+    return run
+
+
+def build_scheduler(
+    app: Flask,
+    outbox_every: int = 10,
+    reminders_every: int = 60,
+    scheduler_class: type[BaseScheduler] = BlockingScheduler,
+) -> BaseScheduler:
+    """A scheduler that drains the outbox and sweeps reminders, each job once at a time."""
+    scheduler = scheduler_class(
+        timezone=UTC,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+    start = datetime.now(UTC)
+    scheduler.add_job(
+        in_app_context(app, sweep),
+        "interval",
+        seconds=reminders_every,
+        id="reminders",
+        next_run_time=start,
+    )
+    scheduler.add_job(
+        in_app_context(app, drain),
+        "interval",
+        seconds=outbox_every,
+        id="outbox",
+        next_run_time=start,
+    )
+    return scheduler
