@@ -14,13 +14,17 @@ from core.sessions.models import CoachingSession
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
+def tomorrow_at_ten() -> datetime:
+    return (utcnow() + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+
+
 def add_session(app: Flask, coach_id: int, client_id: int | None, **fields: Any) -> int:
     """Commit a session (tomorrow 10:00 UTC, booked, 60 €) and return its id."""
     values: dict[str, Any] = {
         "coach_id": coach_id,
         "client_id": client_id,
         "title": "Session",
-        "starts_at": (utcnow() + timedelta(days=1)).replace(hour=10, minute=0, microsecond=0),
+        "starts_at": tomorrow_at_ten(),
         "duration_minutes": 60,
         "price_amount": 6000,
         "currency": "EUR",
