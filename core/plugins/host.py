@@ -135,6 +135,9 @@ class PluginHost:
             )
         from core.migrations.runner import upgrade
 
+        # Migrations use their own connection: end this context's transaction first
+        # (on SQLite it holds the write lock the migration needs).
+        db.commit()
         upgrade(app, target=f"{name}@head" if self.migration_folders(name) else None)
         self._store(name, active=True)
         self.call_one(name, "addon_activated", app=app)
