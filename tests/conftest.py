@@ -34,11 +34,14 @@ sys.path.insert(0, str(TESTS / "addons" / "site"))  # the test add-on "installed
 
 from core import create_app  # noqa: E402
 from core.accounts.models import Role, User  # noqa: E402
+from core.accounts.passwords import use_parameters  # noqa: E402
 from core.db import Base, db, get_database  # noqa: E402
 from core.migrations.runner import upgrade  # noqa: E402
 from core.models import import_all_models  # noqa: E402
 
 PASSWORD = "correct horse battery"
+# Still argon2id, at a cost fit for thousands of sign-ins per run (production keeps the default).
+use_parameters(time_cost=1, memory_cost=1024, parallelism=1)
 DEFAULT_DB = "sqlite:///{tmp}/test.sqlite3"
 
 
