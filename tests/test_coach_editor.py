@@ -236,7 +236,7 @@ def test_several_pdfs_upload_replace_and_remove(
 
 
 @pytest.mark.parametrize(
-    ("upload", "message"),
+    ("bad_file", "message"),
     [
         ((b"MZ\x90\x00 not a pdf", "report.pdf"), "is not a PDF document"),
         ((PDF + b"x" * (1024 * 1024 + 10), "big.pdf"), "larger than 1 MB"),
@@ -244,7 +244,7 @@ def test_several_pdfs_upload_replace_and_remove(
     ],
 )
 def test_refused_uploads_leave_nothing_on_disk_nor_in_the_database(
-    app: Flask, coach_and_client: tuple[Any, Any, Any], upload: tuple[bytes, str], message: str
+    app: Flask, coach_and_client: tuple[Any, Any, Any], bad_file: tuple[bytes, str], message: str
 ) -> None:
     from core.settings import set_option
 
@@ -256,7 +256,7 @@ def test_refused_uploads_leave_nothing_on_disk_nor_in_the_database(
     before = files_on_disk(app)
     data = form_data(client.id, title="Changed", version=str(load(app, sid).version))
     # A good file first: it must be removed again when the second one is refused.
-    data["documents"] = [(io.BytesIO(PDF), "good.pdf"), (io.BytesIO(upload[0]), upload[1])]
+    data["documents"] = [(io.BytesIO(PDF), "good.pdf"), (io.BytesIO(bad_file[0]), bad_file[1])]
     response = upload(app, browser, sid, data)
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
