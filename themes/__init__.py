@@ -1,0 +1,1 @@
+"""Bundled themes: each sub-folder has templates/ and static/ (see docs/themes.md)."""
