@@ -60,9 +60,10 @@ def _blueprints() -> list[Any]:
     from core.clientarea.views import bp as clientarea_bp
     from core.coach.views import bp as coach_bp
     from core.emails.views import bp as emails_bp
+    from core.payments.views import bp as payments_bp
     from core.sessions.views import bp as sessions_bp
 
-    return [accounts_bp, clientarea_bp, coach_bp, admin_bp, sessions_bp, emails_bp]
+    return [accounts_bp, clientarea_bp, coach_bp, admin_bp, sessions_bp, payments_bp, emails_bp]
 
 
 def create_app(overrides: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:

@@ -1,0 +1,55 @@
+"""Forms of the client's own profile."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from core.i18n import LANGUAGES
+
+
+def timezone_choices(site_zone: str) -> list[SelectChoice]:
+    """The site's zone (empty value) first, then every region/city zone."""
+    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+    first = SelectChoice("", str(_l("Same as the site (%(zone)s)", zone=site_zone)))
+    return [first] + [SelectChoice(z, z.replace("_", " ")) for z in zones]
+
+
+class ProfileForm(FlaskForm):
+    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+        description=_l("You sign in with it and receive your session emails there."),
+    )
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    timezone = SelectField(
+        _l("Time zone"),
+        validators=[Optional()],
+        description=_l("Session times are shown in this time zone."),
+    )
+    locale = SelectField(
+        _l("Language"),
+        choices=[SelectChoice("", _l("Automatic (browser)"))]
+        + [SelectChoice(code, name) for code, name in LANGUAGES.items()],
+        validators=[Optional()],
+    )
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(max=1024)],
+        description=_l("At least 10 characters; not your name or email."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
+    )

@@ -1,0 +1,180 @@
+"""The four core tabs of the client area. Each renders its own panel, and handles its own posts.
+
+Every list is loaded with a fixed number of statements (``core.sessions.queries``), so
+a tab costs the same whether the client has five sessions or two thousand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user
+from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+
+from core.accounts.models import User
+from core.accounts.passwords import password_problem, verify_password
+from core.accounts.service import find_by_email, set_password
+from core.clientarea.calendar import renew_feed, revoke_feed
+from core.clientarea.forms import PasswordForm, ProfileForm, timezone_choices
+from core.db import db, utcnow
+from core.plugins import collect
+from core.sessions.models import CoachingSession
+from core.sessions.queries import (
+    cancelled_ahead,
+    past_sessions,
+    totals_by_currency,
+    unpaid_sessions,
+    upcoming_sessions,
+)
+from core.sessions.service import cancellation_deadline, client_can_cancel
+from core.settings import get_option
+
+HISTORY_PAGE_SIZE = 20
+
+
+def coaches_of(sessions: list[CoachingSession]) -> list[User]:
+    """The distinct coaches of these sessions (loaded with them), to show how to reach them."""
+    seen: dict[int, User] = {}
+    for session in sessions:
+        seen.setdefault(session.coach_id, session.coach)
+    return list(seen.values())
+
+
+class PaymentButtons:
+    """Pay buttons for unpaid sessions: ready providers' buttons, then the hook's extras."""
+
+    def __init__(self, client: User) -> None:
+        self.client = client
+        providers = (cls() for cls in collect("payment_providers"))
+        self.providers = [p for p in providers if p.is_ready()]
+
+    def __call__(self, session: CoachingSession) -> list[Markup]:
+        buttons = [p.payment_button(session, self.client) for p in self.providers]
+        buttons += collect("session_payment_buttons", session=session, client=self.client)
+        return [Markup(b) for b in buttons if b]  # noqa: S704 (providers return HTML)
+
+
+def _render(template: str, **context: Any) -> str:
+    return render_template(template, client=current_user, **context)
+
+
+def sessions_tab() -> str | Response:
+    """Upcoming sessions as cards, with cancel, calendar, pay, links and documents."""
+    if request.method == "POST":
+        return redirect(url_for("clientarea.tab", key="sessions"))
+    now = utcnow()
+    upcoming = upcoming_sessions(current_user.id, now)
+    cancelled = cancelled_ahead(current_user.id, now)
+    return _render(
+        "clientarea/sessions.html",
+        sessions=upcoming,
+        cancelled=cancelled,
+        can_cancel=lambda s: client_can_cancel(s, now),
+        deadline=cancellation_deadline,
+        window_hours=int(get_option("general.cancellation_window_hours")),
+        pay_buttons=PaymentButtons(current_user),
+    )
+
+
+def payments_tab() -> str | Response:
+    """What the client owes, the total per currency, and the pay buttons."""
+    if request.method == "POST":
+        return redirect(url_for("clientarea.tab", key="payments"))
+    unpaid = unpaid_sessions(current_user.id)
+    pay_buttons = PaymentButtons(current_user)
+    buttons = {s.id: pay_buttons(s) for s in unpaid}
+    return _render(
+        "clientarea/payments.html",
+        sessions=unpaid,
+        totals=totals_by_currency(unpaid),
+        buttons=buttons,
+        online=any(buttons.values()),
+        coaches=coaches_of(unpaid),
+        now=utcnow(),
+    )
+
+
+def history_tab() -> str | Response:
+    """Past sessions, newest first, paginated; receipts for paid ones."""
+    if request.method == "POST":
+        return redirect(url_for("clientarea.tab", key="history"))
+    page = past_sessions(
+        current_user.id, utcnow(), request.args.get("page", 1, type=int), HISTORY_PAGE_SIZE
+    )
+    return _render("clientarea/history.html", page=page)
+
+
+def profile_tab() -> str | Response:
+    """Details, password and calendar feed; each form posts back to this tab."""
+    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    action = request.form.get("action") if request.method == "POST" else None
+    details = ProfileForm(obj=user)
+    details.timezone.choices = timezone_choices(str(get_option("general.timezone")))
+    password = PasswordForm()
+    here = url_for("clientarea.tab", key="profile")
+    if action == "details":
+        if details.validate_on_submit() and _save_details(user, details):
+            flash(_("Your details are saved."), "success")
+            return redirect(here)
+    elif action == "password":
+        if password.validate_on_submit() and _change_password(user, password):
+            flash(_("Your password is changed. Other devices have been signed out."), "success")
+            return redirect(here)
+    elif action in ("feed-create", "feed-revoke"):
+        _feed_action(user, action)
+        return redirect(here + "#calendar-feed")
+    feed_url = None
+    if user.calendar_token:
+        base = current_app.config["BASE_URL"].rstrip("/")
+        feed_url = base + url_for("clientarea.calendar_feed", token=user.calendar_token)
+    return _render("clientarea/profile.html", details=details, password=password, feed_url=feed_url)
+
+
+def _save_details(user: User, form: ProfileForm) -> bool:
+    email = (form.email.data or "").strip()
+    other = find_by_email(email)
+    if other is not None and other.id != user.id:
+        form.email.errors.append(_("Another account already uses this email address."))
+        return False
+    user.first_name = (form.first_name.data or "").strip()
+    user.last_name = (form.last_name.data or "").strip()
+    user.email = email
+    user.phone = (form.phone.data or "").strip() or None
+    user.timezone = form.timezone.data or None
+    user.locale = form.locale.data or None
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        form.email.errors.append(_("Another account already uses this email address."))
+        return False
+    return True
+
+
+def _change_password(user: User, form: PasswordForm) -> bool:
+    if not verify_password(user.password_hash, form.current.data or ""):
+        form.current.errors.append(_("This is not your current password."))
+        return False
+    new = form.password.data or ""
+    problem = password_problem(new, email=user.email, names=(user.first_name, user.last_name))
+    if problem:
+        form.password.errors.append(problem)
+        return False
+    set_password(user, new)
+    db.commit()
+    login_user(user)  # the session token changed: keep this browser signed in
+    return True
+
+
+def _feed_action(user: User, action: str) -> None:
+    if action == "feed-create":
+        renew_feed(user)
+        flash(_("Your private calendar link is ready. Any older link no longer works."), "success")
+    else:
+        revoke_feed(user)
+        flash(_("Your calendar link is switched off."), "success")
+    db.commit()

@@ -1,0 +1,183 @@
+"""Read-side queries about one client's sessions, shared by the client area and the coach pages.
+
+Every list loads what its cards show (coach, links, documents) eagerly, so a page
+issues the same number of SQL statements whether the client has 5 sessions or 2,000.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select, type_coerce
+from sqlalchemy.orm import joinedload, selectinload
+
+from core.db import UTCDateTime, db
+from core.payments.models import Payment
+from core.sessions.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    CoachingSession,
+    PaymentStatus,
+    SessionStatus,
+)
+
+S = CoachingSession
+
+
+def card_options() -> list[Any]:
+    """Loader options for a session card: coach, links and documents, in three statements."""
+    return [joinedload(S.coach), selectinload(S.links), selectinload(S.documents)]
+
+
+def upcoming_clause(now: datetime) -> ColumnElement[bool]:
+    """Starts now or later and still open (booked or confirmed)."""
+    return and_(S.starts_at >= now, S.status.in_(OPEN_STATUSES))
+
+
+def past_clause(now: datetime) -> ColumnElement[bool]:
+    """Completed, cancelled or no-show, or started before now (an open slot is never past)."""
+    return and_(
+        S.status != SessionStatus.AVAILABLE.value,
+        or_(S.status.in_(CLOSED_STATUSES), S.starts_at < now),
+    )
+
+
+def unpaid_clause() -> ColumnElement[bool]:
+    """Billed and not collected: a price, payment pending, and not cancelled."""
+    return and_(
+        S.price_amount.is_not(None),
+        S.payment_status == PaymentStatus.PENDING.value,
+        S.status.not_in((SessionStatus.CANCELLED.value, SessionStatus.AVAILABLE.value)),
+    )
+
+
+def upcoming_sessions(client_id: int, now: datetime, limit: int | None = None) -> list[S]:
+    """The client's upcoming sessions, soonest first, ready for cards."""
+    query = (
+        select(S)
+        .where(S.client_id == client_id, upcoming_clause(now))
+        .order_by(S.starts_at, S.id)
+        .options(*card_options())
+        .limit(limit)
+    )
+    return list(db.scalars(query).unique())
+
+
+def cancelled_ahead(client_id: int, now: datetime, limit: int = 10) -> list[S]:
+    """Sessions that were still ahead when cancelled (so the client sees why they vanished)."""
+    query = (
+        select(S)
+        .where(
+            S.client_id == client_id,
+            S.status == SessionStatus.CANCELLED.value,
+            S.starts_at >= now,
+        )
+        .order_by(S.starts_at, S.id)
+        .options(joinedload(S.coach))
+        .limit(limit)
+    )
+    return list(db.scalars(query))
+
+
+@dataclass
+class Page:
+    """One page of a list, with what pagination needs."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def past_sessions(client_id: int, now: datetime, page: int = 1, per_page: int = 20) -> Page:
+    """The client's past sessions, newest first, one page of them (two statements + coaches)."""
+    where = and_(S.client_id == client_id, past_clause(now))
+    total = db.scalar(select(func.count()).select_from(S).where(where)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    query = (
+        select(S)
+        .where(where)
+        .order_by(S.starts_at.desc(), S.id.desc())
+        .options(joinedload(S.coach))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return Page(list(db.scalars(query)), page, per_page, total)
+
+
+def unpaid_sessions(client_id: int) -> list[S]:
+    """Sessions the client still owes, oldest first."""
+    query = (
+        select(S)
+        .where(S.client_id == client_id, unpaid_clause())
+        .order_by(S.starts_at, S.id)
+        .options(joinedload(S.coach))
+    )
+    return list(db.scalars(query))
+
+
+def totals_by_currency(sessions: list[S]) -> dict[str, int]:
+    """Sum of prices per currency (minor units), in first-seen order."""
+    totals: dict[str, int] = {}
+    for session in sessions:
+        if session.price_amount is not None:
+            totals[session.currency] = totals.get(session.currency, 0) + session.price_amount
+    return totals
+
+
+@dataclass
+class ClientStats:
+    """Figures about one client's sessions."""
+
+    total: int = 0
+    completed: int = 0
+    upcoming: int = 0
+    cancelled: int = 0
+    unpaid: int = 0
+    minutes_completed: int = 0
+    next_start: datetime | None = None
+    next_title: str | None = None
+    spent: dict[str, int] = field(default_factory=dict)
+
+
+def client_stats(client_id: int, now: datetime) -> ClientStats:
+    """Counts, time spent, next session and money paid, in two aggregate statements."""
+    completed = S.status == SessionStatus.COMPLETED.value
+    upcoming = upcoming_clause(now)
+    next_title = (
+        select(S.title)
+        .where(S.client_id == client_id, upcoming)
+        .order_by(S.starts_at, S.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = db.execute(
+        select(
+            func.count().filter(S.status != SessionStatus.CANCELLED.value),
+            func.count().filter(completed),
+            func.count().filter(upcoming),
+            func.count().filter(S.status == SessionStatus.CANCELLED.value),
+            func.count().filter(unpaid_clause()),
+            func.coalesce(func.sum(case((completed, S.duration_minutes), else_=0)), 0),
+            type_coerce(func.min(case((upcoming, S.starts_at))), UTCDateTime()),
+            next_title,
+        ).where(S.client_id == client_id, S.status != SessionStatus.AVAILABLE.value)
+    ).one()
+    stats = ClientStats(*row[:6], next_start=row[6], next_title=row[7])
+    # Money actually received for the client's sessions (refunded ones excluded).
+    paid = db.execute(
+        select(Payment.currency, func.sum(Payment.amount))
+        .join(S, S.id == Payment.session_id)
+        .where(S.client_id == client_id, not_(S.payment_status == PaymentStatus.REFUNDED.value))
+        .group_by(Payment.currency)
+        .order_by(Payment.currency)
+    ).all()
+    stats.spent = {currency: int(amount or 0) for currency, amount in paid}
+    return stats
