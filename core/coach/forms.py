@@ -17,7 +17,7 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from core.payments.models import PAYMENT_METHODS
 from core.sessions.models import PAYMENT_STATUSES, SESSION_STATUSES
@@ -117,6 +117,16 @@ class PaymentForm(PaymentMixin, FlaskForm):
     """Manual payment marking from a card or the Finances tab."""
 
 
+def usable_address(form: FlaskForm, field: EmailField) -> None:
+    """The same rule as the outbox's: an address the site can actually write to."""
+    from core.emails.outbox import InvalidAddress, normalize_address
+
+    try:
+        normalize_address(field.data or "")
+    except InvalidAddress as exc:
+        raise ValidationError(str(exc)) from None
+
+
 class ClientForm(FlaskForm):
     """Add a client, or edit a client's contact details."""
 
@@ -124,7 +134,7 @@ class ClientForm(FlaskForm):
     last_name = StringField(_l("Last name"), validators=[InputRequired(), Length(max=100)])
     email = EmailField(
         _l("Email"),
-        validators=[InputRequired(), Email(check_deliverability=False), Length(max=254)],
+        validators=[InputRequired(), Length(max=254), usable_address],
         description=_l("Used to sign in and for notifications."),
         render_kw={"autocomplete": "off"},
     )

@@ -1,0 +1,288 @@
+"""Coach home, quick actions, calendar, My clients and the client profile, page by page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from core.accounts.models import ClientNote, CoachClient, User
+from core.db import db, utcnow
+from core.emails.models import OutboxEmail
+from core.payments.models import Payment
+from core.sessions.models import CoachingSession
+from tests.conftest import post
+from tests.test_coach_support import add_session, assign, tomorrow_at_ten
+
+
+@pytest.fixture
+def desk(
+    app: Flask, as_role: Callable[..., Any], make_user: Callable[..., Any]
+) -> tuple[Any, Any, Any]:
+    browser, coach = as_role("coach")
+    client = make_user("client", first_name="Alice", last_name="Martin", phone="06 12 34 56 78")
+    assign(app, coach.id, client.id)
+    return browser, coach, client
+
+
+def emails(app: Flask, email_type: str | None = None) -> list[OutboxEmail]:
+    with app.app_context():
+        query = select(OutboxEmail)
+        if email_type:
+            query = query.where(OutboxEmail.email_type == email_type)
+        return list(db.scalars(query))
+
+
+def session(app: Flask, sid: int) -> CoachingSession | None:
+    with app.app_context():
+        return db.get(CoachingSession, sid)
+
+
+def test_home_lists_today_and_upcoming_with_badges_and_links(
+    app: Flask, desk: tuple[Any, Any, Any]
+) -> None:
+    browser, coach, client = desk
+    later = add_session(
+        app, coach.id, client.id, title="Later one", starts_at=utcnow() + timedelta(days=3)
+    )
+    add_session(
+        app, coach.id, client.id, title="Long gone", starts_at=utcnow() - timedelta(days=30)
+    )
+    text = browser.get("/accueil-coach").get_data(as_text=True)
+    assert "Later one" in text and "Long gone" not in text
+    assert f"/coach/sessions/{later}?next=" in text
+    assert f"/customer/{client.id}" in text
+    assert "badge-booked" in text and "badge-pending" in text
+
+
+def test_quick_cancel_goes_through_cancel_session_and_emails_the_client(
+    app: Flask, desk: tuple[Any, Any, Any]
+) -> None:
+    browser, coach, client = desk
+    sid = add_session(app, coach.id, client.id, title="To cancel")
+    response = post(
+        app,
+        browser,
+        f"/coach/sessions/{sid}/status",
+        {"status": "cancelled", "next": "/mes-clients"},
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/mes-clients"
+    cancelled = session(app, sid)
+    assert cancelled is not None and cancelled.status == "cancelled"
+    assert cancelled.cancelled_by_id == coach.id and cancelled.payment_status == "cancelled"
+    assert [e.to_address for e in emails(app, "cancellation")] == [client.email]
+
+
+def test_quick_status_never_redirects_off_site(app: Flask, desk: tuple[Any, Any, Any]) -> None:
+    browser, coach, client = desk
+    sid = add_session(app, coach.id, client.id)
+    data = {"status": "completed", "next": "https://evil.example/"}
+    response = post(app, browser, f"/coach/sessions/{sid}/status", data)
+    assert response.headers["Location"] == "/accueil-coach"
+    assert session(app, sid).status == "completed"  # type: ignore[union-attr]
+
+
+def test_quick_payment_paid_needs_a_payment_row(app: Flask, desk: tuple[Any, Any, Any]) -> None:
+    browser, coach, client = desk
+    sid = add_session(app, coach.id, client.id)
+    data = {"payment_status": "paid", "payment_method": "card", "paid_on": "2030-01-05"}
+    assert post(app, browser, f"/coach/sessions/{sid}/payment", data).status_code == 302
+    with app.app_context():
+        payment = db.scalars(select(Payment)).one()
+        assert (payment.method, payment.amount, payment.recorded_by_id) == ("card", 6000, coach.id)
+    assert session(app, sid).payment_status == "paid"  # type: ignore[union-attr]
+    refund = {"payment_status": "refunded", "payment_method": "card"}
+    assert post(app, browser, f"/coach/sessions/{sid}/payment", refund).status_code == 302
+    assert session(app, sid).payment_status == "refunded"  # type: ignore[union-attr]
+
+
+def test_delete_asks_first_and_suggests_cancelling(app: Flask, desk: tuple[Any, Any, Any]) -> None:
+    browser, coach, client = desk
+    sid = add_session(app, coach.id, client.id, title="Mistake")
+    page = browser.get(f"/coach/sessions/{sid}/delete").get_data(as_text=True)
+    assert "Cancel the session instead" in page and "Delete for good" in page
+    assert post(app, browser, f"/coach/sessions/{sid}/delete", {}).status_code == 400
+    assert session(app, sid) is not None
+    assert (
+        post(app, browser, f"/coach/sessions/{sid}/delete", {"confirm": "yes"}).status_code == 302
+    )
+    assert session(app, sid) is None
+    assert emails(app) == []
+
+
+def test_statistics_tab_counts_this_month_and_charts_revenue(
+    app: Flask, desk: tuple[Any, Any, Any]
+) -> None:
+    from core.payments.service import record_payment
+
+    browser, coach, client = desk
+    now = utcnow()
+    sid = add_session(app, coach.id, client.id, starts_at=now, status="completed")
+    add_session(app, coach.id, client.id, starts_at=now, status="cancelled")
+    with app.app_context():
+        record_payment(db.get(CoachingSession, sid), method="cash", paid_at=now)  # type: ignore[arg-type]
+        db.commit()
+    text = browser.get("/accueil-coach?tab=statistics").get_data(as_text=True)
+    figures = re.findall(r'class="stat-value">([^<]+)<', text)
+    assert figures[:4] == ["1", "2", "0", "€60.00"]  # clients, sessions, upcoming, revenue
+    assert figures[4:7] == ["2", "1", "1"]  # this month: all, completed, cancelled
+    assert text.count('class="bar') >= 12 and 'style="height: 100.0%"' in text
+
+
+def test_calendar_month_and_week_colour_sessions_and_offer_new_ones(
+    app: Flask, desk: tuple[Any, Any, Any]
+) -> None:
+    browser, coach, client = desk
+    start = tomorrow_at_ten()
+    sid = add_session(app, coach.id, client.id, starts_at=start, status="confirmed")
+    day = start.date().isoformat()
+    for view in ("month", "week"):
+        text = browser.get(f"/calendrier-seances?view={view}&date={day}").get_data(as_text=True)
+        assert 'class="cal-entry status-confirmed"' in text
+        assert f"/coach/sessions/{sid}?next=" in text
+        assert f"/coach/sessions/new?date={day}" in text
+    nav = browser.get("/calendrier-seances?view=month&date=2030-01-15").get_data(as_text=True)
+    assert "date=2029-12-01" in nav and "date=2030-02-01" in nav
+
+
+def test_month_cells_fold_busy_days(app: Flask, desk: tuple[Any, Any, Any]) -> None:
+    browser, coach, client = desk
+    start = tomorrow_at_ten()
+    for hour in range(6):
+        add_session(app, coach.id, client.id, starts_at=start + timedelta(minutes=hour * 10))
+    text = browser.get(f"/calendrier-seances?date={start.date()}").get_data(as_text=True)
+    assert "+ 2 more" in text
+
+
+def test_my_clients_search_sort_and_paginate(
+    app: Flask, desk: tuple[Any, Any, Any], make_user: Callable[..., Any]
+) -> None:
+    browser, coach, _alice = desk
+    for i in range(30):
+        other = make_user("client", first_name=f"Zed{i:02d}", last_name="Zimmer")
+        assign(app, coach.id, other.id)
+    first = browser.get("/mes-clients").get_data(as_text=True)
+    assert "Martin Alice" in first and "Page 1 of 2" in first
+    assert "Zimmer Zed29" not in first
+    second = browser.get("/mes-clients?page=2").get_data(as_text=True)
+    assert "Zimmer Zed29" in second
+    reverse = browser.get("/mes-clients?sort=-name").get_data(as_text=True)
+    assert reverse.index("Zed29") < reverse.index("Zed28")
+    for q in ("alice", "0612", "client"):
+        found = browser.get(f"/mes-clients?q={q}").get_data(as_text=True)
+        assert "Martin Alice" in found, q
+    assert "No client matches" in browser.get("/mes-clients?q=nobody").get_data(as_text=True)
+
+
+def test_add_client_without_email_assigns_to_the_coach(
+    app: Flask, desk: tuple[Any, Any, Any]
+) -> None:
+    browser, coach, _alice = desk
+    data = {"first_name": "Nina", "last_name": "Roy", "email": "nina@example.test", "action": "add"}
+    response = post(app, browser, "/mes-clients/new", data)
+    assert response.status_code == 302
+    with app.app_context():
+        nina = db.scalars(select(User).where(User.email == "nina@example.test")).one()
+        assert nina.role == "client" and nina.password_hash is None
+        assert db.get(CoachClient, (coach.id, nina.id)) is not None
+    assert response.headers["Location"] == f"/customer/{nina.id}"
+    assert emails(app) == []
+    again = post(app, browser, "/mes-clients/new", {**data, "email": "NINA@example.test"})
+    assert "already exists" in again.get_data(as_text=True)
+
+
+def test_add_client_and_send_login_details_never_shows_a_password(
+    app: Flask, desk: tuple[Any, Any, Any]
+) -> None:
+    browser, _coach, _alice = desk
+    data = {"first_name": "Omar", "last_name": "Sy", "email": "omar@example.test", "action": "send"}
+    response = post(app, browser, "/mes-clients/new", data, follow_redirects=True)
+    assert "will receive their login details" in response.get_data(as_text=True)
+    assert [e.to_address for e in emails(app)] == ["omar@example.test"]
+    assert (
+        "password" not in response.get_data(as_text=True).lower().split("login details")[0][-200:]
+    )
+
+
+def test_profile_tabs_and_hook(app: Flask, desk: tuple[Any, Any, Any]) -> None:
+    browser, coach, client = desk
+    add_session(app, coach.id, client.id, title="Upcoming one")
+    add_session(
+        app,
+        coach.id,
+        client.id,
+        title="Done one",
+        status="completed",
+        starts_at=utcnow() - timedelta(days=3),
+    )
+    overview = browser.get(f"/customer/{client.id}").get_data(as_text=True)
+    for text in ("Overview", "Sessions", "Finances", "Contact", "Upcoming one", "Done one"):
+        assert text in overview
+    assert f"/coach/sessions/new?client={client.id}" in overview
+    assert browser.get(f"/customer/{client.id}/nope").status_code == 404
+
+
+def test_notes_save_by_fetch_or_by_form(app: Flask, desk: tuple[Any, Any, Any]) -> None:
+    browser, _coach, client = desk
+    url = f"/coach/clients/{client.id}/notes"
+    response = post(
+        app, browser, url, {"body": "Knee injury"}, headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 200 and response.json == {"ok": True, "message": "Notes saved."}
+    response = post(app, browser, url, {"body": "Knee is fine", "next": f"/customer/{client.id}"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/customer/{client.id}"
+    with app.app_context():
+        assert db.get(ClientNote, client.id).body == "Knee is fine"  # type: ignore[union-attr]
+    assert "Knee is fine" in browser.get(f"/customer/{client.id}").get_data(as_text=True)
+
+
+def test_finances_totals_donut_filter_and_marking(app: Flask, desk: tuple[Any, Any, Any]) -> None:
+    browser, coach, client = desk
+    paid = add_session(app, coach.id, client.id, title="Paid s", price_amount=5000)
+    add_session(app, coach.id, client.id, title="Pending s", price_amount=3000)
+    add_session(app, coach.id, client.id, title="Free s", price_amount=None)
+    mark = {"payment_status": "paid", "payment_method": "transfer", "paid_on": "2030-01-02"}
+    assert post(app, browser, f"/coach/sessions/{paid}/payment", mark).status_code == 302
+    text = browser.get(f"/customer/{client.id}/finances").get_data(as_text=True)
+    figures = re.findall(r'class="stat-value">([^<]+)<', text)
+    assert figures == ["€80.00", "€30.00", "€50.00", "2"]
+    assert text.count('class="slice slice-') == 2
+    only_paid = browser.get(f"/customer/{client.id}/finances?payment=paid").get_data(as_text=True)
+    assert "Paid s" in only_paid and "Pending s" not in only_paid
+
+
+def test_contact_edit_checks_unique_email_and_sends_reset(
+    app: Flask, desk: tuple[Any, Any, Any], make_user: Callable[..., Any]
+) -> None:
+    browser, _coach, client = desk
+    taken = make_user("coach", email="taken@example.test")
+    url = f"/customer/{client.id}/contact"
+    data = {"first_name": "Alicia", "last_name": "Martin", "email": taken.email, "action": "save"}
+    response = post(app, browser, url, data)
+    assert "Another account already uses this email" in response.get_data(as_text=True)
+    data["email"] = "alicia@example.test"
+    assert post(app, browser, url, data).status_code == 302
+    with app.app_context():
+        assert db.get(User, client.id).email == "alicia@example.test"  # type: ignore[union-attr]
+    assert post(app, browser, f"/coach/clients/{client.id}/password-reset").status_code == 302
+    assert post(app, browser, f"/coach/clients/{client.id}/login-details").status_code == 302
+    sent = sorted(e.email_type for e in emails(app))
+    assert len(sent) == 2 and all(e.to_address == "alicia@example.test" for e in emails(app))
+
+
+def test_menu_entries_for_staff_only(
+    app: Flask, desk: tuple[Any, Any, Any], as_role: Callable[..., Any]
+) -> None:
+    browser, _coach, _client = desk
+    links = ('href="/accueil-coach"', 'href="/calendrier-seances"', 'href="/mes-clients"')
+    text = browser.get("/mes-clients").get_data(as_text=True)
+    assert all(link in text for link in links)
+    client_browser, _user = as_role("client")
+    page = client_browser.get("/accueil-coach")
+    assert page.status_code == 403
+    assert not any(link in page.get_data(as_text=True) for link in links)
