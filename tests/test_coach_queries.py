@@ -1,0 +1,90 @@
+"""The busiest coach pages run the same number of queries whatever the amount of data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from core.db import get_database, utcnow
+from tests.test_coach_support import add_session, assign, tomorrow_at_ten
+
+
+@contextmanager
+def counting(app: Flask) -> Iterator[list[str]]:
+    statements: list[str] = []
+    engine = get_database(app).engine
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def add_clients_with_sessions(
+    app: Flask, make_user: Callable[..., Any], coach_id: int, clients: int, per_client: int
+) -> None:
+    start = tomorrow_at_ten()
+    for _ in range(clients):
+        client = make_user("client")
+        assign(app, coach_id, client.id)
+        for i in range(per_client):
+            add_session(app, coach_id, client.id, starts_at=start + timedelta(hours=i))
+        add_session(app, coach_id, client.id, starts_at=utcnow(), status="completed")
+
+
+PAGES = ["/accueil-coach", "/accueil-coach?tab=statistics", "/calendrier-seances", "/mes-clients"]
+
+
+@pytest.mark.parametrize("role", ["coach", "admin"])
+def test_query_counts_do_not_grow_with_data(
+    app: Flask, as_role: Callable[..., Any], make_user: Callable[..., Any], role: str
+) -> None:
+    browser, user = as_role(role)
+
+    def counts() -> dict[str, int]:
+        result = {}
+        for url in PAGES:
+            with counting(app) as statements:
+                assert browser.get(url).status_code == 200
+            result[url] = len(statements)
+        return result
+
+    add_clients_with_sessions(app, make_user, user.id, clients=2, per_client=1)
+    small = counts()
+    add_clients_with_sessions(app, make_user, user.id, clients=12, per_client=4)
+    assert counts() == small
+    assert max(small.values()) <= 12, small
+
+
+def test_profile_query_count_does_not_grow(
+    app: Flask, as_role: Callable[..., Any], make_user: Callable[..., Any]
+) -> None:
+    browser, coach = as_role("coach")
+    client = make_user("client")
+    assign(app, coach.id, client.id)
+    add_session(app, coach.id, client.id)
+    tabs = ["overview", "sessions", "finances"]
+
+    def counts() -> list[int]:
+        result = []
+        for tab in tabs:
+            with counting(app) as statements:
+                assert browser.get(f"/customer/{client.id}/{tab}").status_code == 200
+            result.append(len(statements))
+        return result
+
+    small = counts()
+    for i in range(15):
+        add_session(app, coach.id, client.id, starts_at=utcnow() + timedelta(days=i + 2))
+        add_session(app, coach.id, client.id, starts_at=utcnow() - timedelta(days=i + 2))
+    assert counts() == small
