@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +39,7 @@ def general(**changes: Any) -> dict[str, Any]:
         "timezone": "Europe/Paris",
         "currency": "EUR",
         "cancellation_window": "24",
+        "admin_scope": "all",
     }
     values.update(changes)
     return values
@@ -198,3 +200,51 @@ def test_settings_are_for_admins_only(as_role: Callable[..., Any]) -> None:
             "/admin/settings/style",
         ):
             assert web.get(url).status_code == 403
+
+
+def test_general_hides_client_cards_and_sets_admin_scope(admin: Any, app: Flask) -> None:
+    html = admin.get("/admin/settings/general").get_data(as_text=True)
+    assert "checked" in checkbox(html, "card-total")  # every card shows by default
+    form = general(admin_scope="own")
+    form.update({"card-total": "y", "card-completed": "y", "card-time": "y", "card-next": "y"})
+    assert post(app, admin, "/admin/settings/general", form).status_code == 302
+    assert option(app, "clientarea.hidden_cards") == ["spent"]
+    assert option(app, "coach.admin_scope") == "own"
+    html = admin.get("/admin/settings/general").get_data(as_text=True)
+    assert "checked" not in checkbox(html, "card-spent")
+    bad = post(app, admin, "/admin/settings/general", general(admin_scope="everyone"))
+    assert bad.status_code == 200 and option(app, "coach.admin_scope") == "own"
+
+
+def test_receipt_logo_accepts_png_or_jpeg_only(admin: Any, app: Flask) -> None:
+    svg = post(
+        app,
+        admin,
+        "/admin/settings/general",
+        {**general(), "receipt_logo": (io.BytesIO(SVG), "logo.svg")},
+        content_type="multipart/form-data",
+    )
+    assert "The logo must be a PNG or JPEG image." in svg.get_data(as_text=True)
+    assert option(app, "receipts.logo") == ""
+    png = post(
+        app,
+        admin,
+        "/admin/settings/general",
+        {**general(business_name="Forme SARL"), "receipt_logo": (io.BytesIO(PNG), "r.png")},
+        content_type="multipart/form-data",
+    )
+    assert png.status_code == 302
+    path = Path(option(app, "receipts.logo"))
+    assert path.is_absolute() and path.read_bytes() == PNG  # what the receipt renderer reads
+    assert option(app, "receipts.business_name") == "Forme SARL"
+
+
+def test_coach_without_create_clients_cannot_add_a_client(
+    admin: Any, app: Flask, as_role: Callable[..., Any]
+) -> None:
+    coach, _ = as_role(Role.COACH)
+    assert coach.get("/mes-clients/new").status_code == 200
+    boxes = {cap: "y" for cap in ("view_clients", "edit_clients", "view_sessions", "edit_sessions")}
+    assert post(app, admin, "/admin/settings/permissions", boxes).status_code == 302
+    assert coach.get("/mes-clients/new").status_code == 403
+    assert coach.get("/mes-clients").status_code == 200

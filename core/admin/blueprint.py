@@ -7,29 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from flask import Blueprint, current_app, url_for
+from flask import Blueprint, url_for
 from sqlalchemy import Select, func, select
 from wtforms import SelectChoice
 
 from core.db import db
 from core.i18n import site_timezone
-from core.settings import defaults
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 PER_PAGE = 25
-
-
-def optional_url(endpoint: str, **values: Any) -> str | None:
-    """URL of a page another area provides, or None while that area has not built it."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)
-
-
-def is_defined(key: str) -> bool:
-    """Whether another area has declared this site option (its field shows only then)."""
-    return key in defaults()
 
 
 def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
@@ -43,10 +30,8 @@ def site_midnight(day: date) -> datetime:
 
 
 def session_url(session_id: int) -> str:
-    """The coach area's editor for this session (a deep link into coach home until it exists)."""
-    return optional_url("coach.session_edit", session_id=session_id) or url_for(
-        "coach.home", open_session=session_id
-    )
+    """The coach area's editor for this session."""
+    return url_for("coach.edit_session", session_id=session_id)
 
 
 @dataclass(frozen=True)

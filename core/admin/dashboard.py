@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User
-from core.admin.blueprint import bp, optional_url, session_url, site_midnight
+from core.admin.blueprint import bp, session_url, site_midnight
 from core.admin.setup import setup_completed
 from core.db import db, utcnow
 from core.emails.models import EmailStatus, OutboxEmail
@@ -131,7 +131,7 @@ def alerts(figures: DayFigures, coach_count: int) -> list[Alert]:
                     "%(num)d emails could not be delivered.",
                     figures.dead_emails,
                 ),
-                optional_url("emails.outbox", status="dead"),
+                url_for("emails.outbox"),
                 _("See them"),
             )
         )
@@ -190,6 +190,6 @@ def dashboard() -> ResponseReturnValue:
         alerts=alerts(figures, coach_count),
         sessions=todays,
         session_url=session_url,
-        new_session_url=optional_url("coach.session_new") or optional_url("coach.home"),
-        add_client_url=optional_url("coach.client_new"),
+        new_session_url=url_for("coach.new_session"),
+        add_client_url=url_for("coach.add_client"),
     )

@@ -15,7 +15,7 @@ def menu_items(user: User) -> list[MenuItem]:
         return []
     return [
         MenuItem("admin-dashboard", _("Dashboard"), url_for("admin.dashboard"), 5, "dashboard"),
-        MenuItem("admin-sessions", _("Sessions"), url_for("admin.sessions"), 60, "calendar"),
+        MenuItem("admin-sessions", _("Sessions"), url_for("admin.sessions"), 60, "clock"),
         MenuItem("admin-settings", _("Settings"), url_for("admin.settings_page"), 70, "settings"),
         MenuItem("admin-users", _("Users"), url_for("admin.users"), 75, "users"),
         MenuItem("admin-addons", _("Add-ons"), url_for("admin.addons"), 80, "addons"),

@@ -16,7 +16,7 @@ from wtforms.validators import Optional, ValidationError
 
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User
-from core.admin.blueprint import bp, choices, optional_url, paginate, session_url, site_midnight
+from core.admin.blueprint import bp, choices, paginate, session_url, site_midnight
 from core.admin.dashboard import awaiting_confirmation
 from core.admin.settings import strip
 from core.db import db, utcnow
@@ -47,10 +47,12 @@ class SessionFilters(FlaskForm):
     client = StringField(_l("Client"), filters=[strip], render_kw={"type": "search"})
     coach = SelectField(_l("Coach"), validate_choice=False)
     status = SelectField(
-        _l("Status"), choices=choices([("", _l("Any status")), *STATUS_LABELS.items()])
+        _l("Status"), choices=choices([("", _l("Any status")), *STATUS_LABELS.items()]), default=""
     )
     payment = SelectField(
-        _l("Payment"), choices=choices([("", _l("Any payment")), *PAYMENT_LABELS.items()])
+        _l("Payment"),
+        choices=choices([("", _l("Any payment")), *PAYMENT_LABELS.items()]),
+        default="",
     )
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
@@ -62,7 +64,10 @@ class SessionFilters(FlaskForm):
 
 
 def filtered_sessions(filters: SessionFilters) -> Any:
-    """The SELECT for the filters, with coach and client loaded in the same query."""
+    """The SELECT for the filters, with coach and client loaded in the same query.
+
+    Latest first, unless a start date is set: then in calendar order from that day.
+    """
     stmt = select(CoachingSession).options(
         joinedload(CoachingSession.coach), joinedload(CoachingSession.client)
     )
@@ -92,6 +97,8 @@ def filtered_sessions(filters: SessionFilters) -> Any:
         stmt = stmt.where(CoachingSession.starts_at < end)
     if filters.pending_confirmation.data:
         stmt = stmt.where(awaiting_confirmation(utcnow()))
+    if filters.start.data:  # from a date onwards: in calendar order
+        return stmt.order_by(CoachingSession.starts_at, CoachingSession.id)
     return stmt.order_by(CoachingSession.starts_at.desc(), CoachingSession.id.desc())
 
 
@@ -120,5 +127,5 @@ def sessions() -> ResponseReturnValue:
         page_url=lambda n: url_for("admin.sessions", **args, page=n),
         session_url=session_url,
         filtered=bool(args),
-        new_session_url=optional_url("coach.session_new"),
+        new_session_url=url_for("coach.new_session"),
     )

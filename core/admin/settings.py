@@ -8,6 +8,7 @@ POST; :func:`option_section` is the shared "form bound to site options" flow.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from babel.numbers import list_currencies
@@ -28,11 +29,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from core.accounts.access import admin_required
 from core.accounts.permissions import CAPABILITIES
-from core.admin.blueprint import bp, choices, is_defined
+from core.admin.blueprint import bp, choices
+from core.admin.logos import logo_field, logo_url, replace_logo
+from core.clientarea.cards import card_choices, set_hidden_cards
+from core.coach.queries import ADMIN_SCOPES
 from core.db import db
 from core.i18n import is_valid_timezone
 from core.plugins import collect
@@ -40,8 +44,20 @@ from core.settings import get_option, set_option
 from hooks import Tab
 
 CANCELLATION_WINDOWS = (0, 12, 24, 48, 72)
+#: Receipts are PDFs drawn by reportlab, which does not draw SVG.
+RECEIPT_IMAGE_KINDS = ("png", "jpg")
+#: Prefix of the General form's checkbox fields, one per client statistics card.
+CARD_PREFIX = "card-"
 #: A group of a settings form: (heading, help text or None, field names).
 Group = tuple[Any, Any, Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Shown beside a settings field: the current image, or a colour swatch."""
+
+    image_url: str | None = None
+    colour: str | None = None
 
 
 def sections() -> list[Tab]:
@@ -94,21 +110,17 @@ def strip(value: str | None) -> str | None:
 
 
 class OptionForm(FlaskForm):
-    """A form whose fields map to site options; fields of undefined options are dropped.
+    """A form whose fields map to site options: ``OPTIONS`` maps field name → option key.
 
-    ``OPTIONS`` maps field name → option key. Options defined by other areas (receipts,
-    coach scope, client cards) appear as soon as those areas declare them.
+    Fields a subclass removes (``field = None``) are neither shown nor saved.
     """
 
     OPTIONS: dict[str, str] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if "data" not in kwargs and "obj" not in kwargs:
-            kwargs["data"] = {f: get_option(k) for f, k in self.OPTIONS.items() if is_defined(k)}
+        if "data" not in kwargs:
+            kwargs["data"] = {f: get_option(k) for f, k in self.OPTIONS.items()}
         super().__init__(*args, **kwargs)
-        for name, key in self.OPTIONS.items():
-            if not is_defined(key) and name in self._fields:
-                del self[name]
 
     def save(self) -> None:
         """Stage every option of the form (the caller commits)."""
@@ -123,17 +135,15 @@ def option_section(
     groups: Sequence[Group],
     *,
     intro: Any = None,
-    template: str = "admin/settings/form.html",
-    after_save: Callable[[OptionForm], None] | None = None,
+    previews: Callable[[OptionForm], dict[str, Preview]] | None = None,
 ) -> ResponseReturnValue:
     """GET shows the form; a valid POST saves, commits, flashes and redirects to the tab.
 
     An invalid POST changes nothing and shows the form again with each field's error.
+    ``previews`` maps field names to what is shown beside them (a logo, a colour).
     """
     if form.validate_on_submit():
         form.save()
-        if after_save is not None:
-            after_save(form)
         db.commit()
         flash(_("Settings saved."), "success")
         return redirect(url_for("admin.settings_page", key=key))
@@ -141,7 +151,11 @@ def option_section(
         (title, help_text, [n for n in names if n in form]) for title, help_text, names in groups
     ]
     return render_template(
-        template, form=form, groups=[g for g in shown if g[2]], intro=intro, key=key
+        "admin/settings/form.html",
+        form=form,
+        groups=[g for g in shown if g[2]],
+        intro=intro,
+        previews=previews(form) if previews else {},
     )
 
 
@@ -161,7 +175,6 @@ class GeneralForm(OptionForm):
         "currency": "general.currency",
         "cancellation_window": "general.cancellation_window_hours",
         "admin_scope": "coach.admin_scope",
-        "client_cards": "clientarea.cards",
         "business_name": "receipts.business_name",
         "business_address": "receipts.business_address",
         "tax_id": "receipts.tax_id",
@@ -186,6 +199,7 @@ class GeneralForm(OptionForm):
     cancellation_window = SelectField(
         _l("Cancellation window"),
         coerce=int,
+        validators=[InputRequired()],
         choices=choices(
             [
                 (0, _l("No limit")),
@@ -196,11 +210,13 @@ class GeneralForm(OptionForm):
     )
     admin_scope = RadioField(
         _l("Coach home for administrators"),
+        validators=[InputRequired()],
         choices=choices(
-            [
-                ("all", _l("All sessions of the site")),
-                ("own", _l("Only the sessions the administrator created")),
-            ]
+            zip(
+                ADMIN_SCOPES,
+                (_l("All sessions of the site"), _l("Only the sessions the administrator created")),
+                strict=True,
+            )
         ),
     )
     business_name = StringField(
@@ -215,27 +231,75 @@ class GeneralForm(OptionForm):
     tax_id = StringField(
         _l("Tax or company number"), validators=[Optional(), Length(max=100)], filters=[strip]
     )
-    client_cards = SelectField(_l("Statistics cards shown to clients"), validate_choice=False)
+    receipt_logo = logo_field(
+        _l("Logo on receipts"), _l("PNG or JPEG, 2 MB at most."), RECEIPT_IMAGE_KINDS
+    )
+    remove_receipt_logo = BooleanField(_l("Remove the logo from receipts"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.timezone.choices = timezone_choices()
+        if "timezone" in self:
+            self.timezone.choices = timezone_choices()
+        if "remove_receipt_logo" in self and not get_option("receipts.logo"):
+            del self["remove_receipt_logo"]
+
+    def save(self) -> None:
+        super().save()
+        if "receipt_logo" in self:
+            replace_logo(self, "receipt_logo", "receipts.logo", absolute=True)
+        cards = [name for name in self._fields if name.startswith(CARD_PREFIX)]
+        if cards:
+            set_hidden_cards([n.removeprefix(CARD_PREFIX) for n in cards if not self[n].data])
+
+
+def checkbox_form(base: type[OptionForm], boxes: dict[str, Any], checked: set[str]) -> Any:
+    """An instance of ``base`` with one checkbox per ``boxes`` item (name → label)."""
+    form_class = type(base.__name__, (base,), {n: BooleanField(lbl) for n, lbl in boxes.items()})
+    data = {f: get_option(k) for f, k in base.OPTIONS.items()}
+    data.update({name: name in checked for name in boxes})
+    return form_class(data=data)
+
+
+def general_form() -> GeneralForm:
+    """The General form with a checkbox per statistics card the client area offers."""
+    cards = card_choices(current_user)
+    form: GeneralForm = checkbox_form(
+        GeneralForm,
+        {CARD_PREFIX + key: label for key, label, _shown in cards},
+        {CARD_PREFIX + key for key, _label, shown in cards if shown},
+    )
+    return form
 
 
 GENERAL_GROUPS: list[Group] = [
     (_l("Site"), None, ["site_name", "timezone", "currency", "cancellation_window"]),
     (_l("Coach home"), None, ["admin_scope"]),
-    (_l("Client area"), None, ["client_cards"]),
     (
         _l("Business details"),
         _l("Printed on receipts."),
-        ["business_name", "tax_id", "business_address"],
+        ["business_name", "tax_id", "business_address", "receipt_logo", "remove_receipt_logo"],
     ),
 ]
 
 
 def general_section() -> ResponseReturnValue:
-    return option_section("general", GeneralForm(), GENERAL_GROUPS)
+    form = general_form()
+    cards = [name for name in form._fields if name.startswith(CARD_PREFIX)]
+    groups = [
+        *GENERAL_GROUPS[:2],
+        (
+            _l("Client area"),
+            _l("Figures shown above the client area's tabs. New cards show until you hide them."),
+            cards,
+        ),
+        GENERAL_GROUPS[2],
+    ]
+    return option_section(
+        "general",
+        form,
+        groups,
+        previews=lambda f: {"receipt_logo": Preview(image_url=logo_url("receipts.logo"))},
+    )
 
 
 # -- Permissions ------------------------------------------------------------------
@@ -249,13 +313,9 @@ class PermissionsForm(OptionForm):
 
 
 def permissions_form() -> PermissionsForm:
-    granted = set(get_option("permissions.coach"))
-    form_class = type(
-        "CoachPermissionsForm",
-        (PermissionsForm,),
-        {cap: BooleanField(label) for cap, label in CAPABILITIES.items()},
+    form: PermissionsForm = checkbox_form(
+        PermissionsForm, CAPABILITIES, set(get_option("permissions.coach"))
     )
-    form: PermissionsForm = form_class(data={cap: cap in granted for cap in CAPABILITIES})
     return form
 
 

@@ -17,7 +17,7 @@ from core.accounts.access import admin_required
 from core.accounts.models import Role
 from core.admin.blueprint import bp
 from core.admin.settings import GeneralForm
-from core.admin.users import PersonForm, add_person, created_message, login_details_sender
+from core.admin.users import PersonForm, add_person, created_message
 from core.db import db
 from core.settings import define, get_option, set_option
 
@@ -72,7 +72,7 @@ def _coach_step(form: PersonForm) -> ResponseReturnValue | None:
     if request.method == "POST" and request.form.get("action") == "skip":
         return _finish()
     if form.validate_on_submit():
-        send = request.form.get("action") == "send" and login_details_sender() is not None
+        send = request.form.get("action") == "send"
         user = add_person(form, Role.COACH.value, send_details=send)
         flash(created_message(user, sent=send), "success")
         return _finish()
@@ -102,6 +102,5 @@ def setup(step: int = 1) -> ResponseReturnValue:
         form=form,
         step=step,
         steps=STEPS,
-        can_send=login_details_sender() is not None,
         completed=setup_completed(),
     )
