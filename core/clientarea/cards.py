@@ -9,8 +9,10 @@ default. The admin settings page lists :func:`card_choices` and saves
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import g
-from flask_babel import format_datetime, ngettext
+from flask_babel import format_date, format_time, ngettext
 from flask_babel import gettext as _
 
 from core.accounts.models import User
@@ -43,6 +45,11 @@ def duration_text(minutes: int) -> str:
     return _("%(h)s h %(m)s min", h=hours, m=rest)
 
 
+def _when(moment: datetime) -> str:
+    """'Wed 25 Nov, 9:00 AM' in the viewer's language and time zone."""
+    return f"{format_date(moment, 'EEE d MMM')}, {format_time(moment, 'short')}"
+
+
 def core_cards(client: User) -> list[StatCard]:
     """The core's five cards: total, completed, time spent, next session, total spent."""
     stats = stats_for(client)
@@ -52,7 +59,9 @@ def core_cards(client: User) -> list[StatCard]:
             "total",
             _("Sessions"),
             str(stats.total),
-            ngettext("%(num)s upcoming", "%(num)s upcoming", stats.upcoming),
+            ngettext("%(num)s upcoming", "%(num)s upcoming", stats.upcoming)
+            if stats.upcoming
+            else None,
             order=10,
         ),
         StatCard("completed", _("Completed"), str(stats.completed), order=20),
@@ -60,8 +69,8 @@ def core_cards(client: User) -> list[StatCard]:
         StatCard(
             "next",
             _("Next session"),
-            format_datetime(stats.next_start, "short") if stats.next_start else _("None planned"),
-            stats.next_title,
+            _when(stats.next_start) if stats.next_start else "—",
+            stats.next_title if stats.next_start else _("None planned"),
             order=40,
         ),
         StatCard(

@@ -19,6 +19,7 @@ from core.accounts.models import User
 from core.accounts.passwords import password_problem, verify_password
 from core.accounts.service import find_by_email, set_password
 from core.clientarea.calendar import renew_feed, revoke_feed
+from core.clientarea.cards import stats_for
 from core.clientarea.forms import PasswordForm, ProfileForm, timezone_choices
 from core.db import db, utcnow
 from core.plugins import collect
@@ -77,7 +78,13 @@ def sessions_tab() -> str | Response:
         deadline=cancellation_deadline,
         window_hours=int(get_option("general.cancellation_window_hours")),
         pay_buttons=PaymentButtons(current_user),
+        has_past=_has_past(current_user),
     )
+
+
+def _has_past(client: User) -> bool:
+    stats = stats_for(client)
+    return stats.total + stats.cancelled > stats.upcoming
 
 
 def payments_tab() -> str | Response:
