@@ -36,21 +36,22 @@ class SiteStepForm(GeneralForm):
 
     cancellation_window = None
     admin_scope = None
-    client_cards = None
     business_name = None
     business_address = None
     tax_id = None
+    receipt_logo = None
+    remove_receipt_logo = None
 
 
 class BusinessStepForm(GeneralForm):
-    """Step 2: the details printed on receipts."""
+    """Step 2: the details printed on receipts, and their logo."""
 
     site_name = None
     timezone = None
     currency = None
     cancellation_window = None
     admin_scope = None
-    client_cards = None
+    remove_receipt_logo = None
 
 
 def _finish() -> ResponseReturnValue:
