@@ -217,6 +217,7 @@ def test_several_pdfs_upload_replace_and_remove(
 ) -> None:
     browser, coach, client = coach_and_client
     sid = add_session(app, coach.id, client.id, title="Docs")
+    before = files_on_disk(app)
     data = form_data(client.id, title="Docs", version=str(load(app, sid).version))
     data["documents"] = [(io.BytesIO(PDF), "plan.pdf"), (io.BytesIO(PDF), "menu.pdf")]
     response = upload(app, browser, sid, data)
@@ -232,7 +233,7 @@ def test_several_pdfs_upload_replace_and_remove(
     assert response.status_code == 302
     docs = load(app, sid).documents
     assert [d.filename for d in docs] == ["plan-v2.pdf"]
-    assert files_on_disk(app) == {docs[0].storage_name}
+    assert files_on_disk(app) == before | {docs[0].storage_name}
 
 
 @pytest.mark.parametrize(

@@ -57,10 +57,15 @@ def _optional_int(value: object) -> int | None:
 class PaymentMixin:
     """Payment status with the method and date a manual "paid" needs."""
 
-    payment_status = SelectField(_l("Payment"), choices=_choices(PAYMENT_STATUSES, PAYMENT_LABELS))
+    payment_status = SelectField(
+        _l("Payment"),
+        choices=_choices(PAYMENT_STATUSES, PAYMENT_LABELS),
+        validators=[InputRequired()],
+    )
     payment_method = SelectField(
         _l("Paid by"),
         choices=_choices(PAYMENT_METHODS, METHOD_LABELS),
+        validators=[InputRequired()],
         default="transfer",
         description=_l("Used when you mark the session paid."),
     )
@@ -83,7 +88,7 @@ class SessionForm(PaymentMixin, FlaskForm):
     title = StringField(
         _l("Title"),
         validators=[Optional(), Length(max=200)],
-        description=_l("Left empty: “Session with <client>”."),
+        description=_l("Left empty: “Session with” and the client’s name."),
     )
     location = StringField(_l("Location"), validators=[Optional(), Length(max=255)])
     video_url = StringField(
@@ -98,7 +103,11 @@ class SessionForm(PaymentMixin, FlaskForm):
         render_kw={"step": "0.01"},
     )
     currency = StringField(_l("Currency"), validators=[InputRequired(), Length(min=3, max=3)])
-    status = SelectField(_l("Status"), choices=_choices(SESSION_STATUSES, STATUS_LABELS))
+    status = SelectField(
+        _l("Status"),
+        choices=_choices(SESSION_STATUSES, STATUS_LABELS),
+        validators=[InputRequired()],
+    )
     notes = TextAreaField(
         _l("Private notes"), description=_l("Only you and administrators see these notes.")
     )
@@ -110,7 +119,11 @@ class SessionForm(PaymentMixin, FlaskForm):
 class StatusForm(FlaskForm):
     """Quick status change from a card."""
 
-    status = SelectField(_l("Status"), choices=_choices(SESSION_STATUSES, STATUS_LABELS))
+    status = SelectField(
+        _l("Status"),
+        choices=_choices(SESSION_STATUSES, STATUS_LABELS),
+        validators=[InputRequired()],
+    )
 
 
 class PaymentForm(PaymentMixin, FlaskForm):
