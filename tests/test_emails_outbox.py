@@ -10,7 +10,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import links_in
 from core.accounts.models import User
 from core.db import db
 from core.emails import InvalidAddress, queue_email
@@ -20,6 +19,7 @@ from core.emails.types import UnknownEmailType
 from core.sessions.models import CoachingSession
 from core.themes import Theme, themes
 from hooks import OutgoingEmail, hookimpl
+from tests.conftest import links_in
 from tests.test_emails_support import add_session, hook_plugin, outbox, set_options, work
 
 
@@ -105,7 +105,9 @@ def test_email_arrives_with_headers_both_bodies_and_working_link(
     assert outbox(app)[0].status == "sent"
 
 
-def test_password_reset_link_is_a_reset_token(app: Flask, client: FlaskClient, make_user, mailbox) -> None:
+def test_password_reset_link_is_a_reset_token(
+    app: Flask, client: FlaskClient, make_user, mailbox
+) -> None:
     user = make_user("coach")
     with app.app_context():
         send_password_reset(db.get(User, user.id))
@@ -178,7 +180,9 @@ def test_broken_theme_template_falls_back_to_the_core(
     folder = tmp_path / "broken"
     (folder / "templates" / "emails").mkdir(parents=True)
     (folder / "templates" / "emails" / "reminder.txt").write_text("{{ missing.attribute.boom }}")
-    (folder / "templates" / "emails" / "reminder.html").write_text("<p>THEMED {{ session_title }}</p>")
+    (folder / "templates" / "emails" / "reminder.html").write_text(
+        "<p>THEMED {{ session_title }}</p>"
+    )
     registry = themes(app)
     registry["broken"] = Theme("broken", folder, "Broken", "")
     coach, client = make_user("coach"), make_user("client")

@@ -53,7 +53,7 @@ def new_worker_name() -> str:
 
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min … doubling after each failed attempt, at most an hour."""
-    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+    return min(BACKOFF_BASE * 2 ** min(max(attempts - 1, 0), 20), BACKOFF_CAP)
 
 
 def claim(
@@ -149,24 +149,18 @@ def deliver(ids: Sequence[int], worker: str, now: datetime) -> DrainResult:
             message = build_message(row)
             try:
                 connection.send_message(message)
-            except (smtplib.SMTPServerDisconnected, OSError) as exc:
-                for left in rows[index:]:
-                    _record_failure(
-                        left, worker, f"connection lost: {exc}", now, permanent=False, outage=True
-                    )
-                result.failed += len(rows) - index
-                result.outage = True
-                break
             except smtplib.SMTPRecipientsRefused as exc:
-                _record_failure(
+                codes = [code for code, _text in exc.recipients.values()]
+                dead = _record_failure(
                     row,
                     worker,
                     f"recipient refused: {exc.recipients}",
                     now,
-                    permanent=True,
+                    permanent=all(code >= 500 for code in codes),
                     outage=False,
                 )
-                result.dead += 1
+                result.dead += dead
+                result.failed += not dead
             except smtplib.SMTPResponseException as exc:
                 text = (
                     exc.smtp_error.decode(errors="replace")
@@ -183,6 +177,14 @@ def deliver(ids: Sequence[int], worker: str, now: datetime) -> DrainResult:
                 )
                 result.dead += dead
                 result.failed += not dead
+            except OSError as exc:  # disconnected, timed out (SMTPException is an OSError too)
+                for left in rows[index:]:
+                    _record_failure(
+                        left, worker, f"connection lost: {exc}", now, permanent=False, outage=True
+                    )
+                result.failed += len(rows) - index
+                result.outage = True
+                break
             else:
                 _record(
                     row,

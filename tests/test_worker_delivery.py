@@ -1,0 +1,243 @@
+"""Delivery: SMTP outages lose nothing, failures back off then die, leases recover dead workers."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from flask import Flask
+from flask.cli import ScriptInfo
+
+from core.accounts.models import User
+from core.db import db, utcnow
+from core.emails.accounts import send_password_reset
+from core.emails.models import OutboxEmail
+from core.worker import smtp
+from core.worker.cli import worker_command
+from core.worker.delivery import LEASE, backoff, claim, drain
+from core.worker.scheduler import build_scheduler
+from tests.conftest import Mailbox, free_port
+from tests.test_emails_support import outbox, set_options, smtp_url, work
+
+
+def _queue(app: Flask, make_user, n: int = 1) -> list[User]:
+    users = [make_user("client") for _ in range(n)]
+    with app.app_context():
+        for user in users:
+            send_password_reset(db.get(User, user.id))
+        db.commit()
+    return users
+
+
+def test_backoff_doubles_up_to_an_hour() -> None:
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert backoff(50) == timedelta(hours=1)
+
+
+def test_smtp_down_then_up_loses_nothing(app: Flask, make_user, mailbox) -> None:
+    _queue(app, make_user, 3)
+    now = utcnow()
+    with smtp_url(app, f"smtp://127.0.0.1:{free_port()}"):  # nothing listens there
+        result = work(app, now)
+    assert result.delivery.outage and result.delivery.sent == 0
+    emails = outbox(app)
+    assert {(e.status, e.attempts) for e in emails} == {("pending", 1)}
+    assert all("cannot reach the SMTP server" in e.last_error for e in emails)
+    assert all(e.display_status == "failed" and e.claimed_by is None for e in emails)
+    assert mailbox.messages == []
+    assert work(app, now + timedelta(seconds=10)).delivery.sent == 0  # still backing off
+    assert work(app, now + timedelta(seconds=31)).delivery.sent == 3
+    assert len(mailbox.messages) == 3
+    assert {e.status for e in outbox(app)} == {"sent"}
+
+
+def test_long_outage_never_kills_an_email(app: Flask, make_user) -> None:
+    set_options(app, emails__max_attempts=2)
+    _queue(app, make_user)
+    now = utcnow()
+    with smtp_url(app, f"smtp://127.0.0.1:{free_port()}"):
+        for hour in range(4):
+            work(app, now + timedelta(hours=hour))
+    (email,) = outbox(app)
+    assert email.status == "pending" and email.attempts == 4
+
+
+class Refusing:
+    """An SMTP handler refusing every recipient with a fixed reply."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.attempts = 0
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        self.attempts += 1
+        return self.reply
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[tuple[int, Refusing]]:
+    handler = Refusing("451 4.3.0 try again later")
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, handler
+    controller.stop()
+
+
+def test_temporary_refusals_retry_then_die(app: Flask, make_user, refusing_server) -> None:
+    port, handler = refusing_server
+    set_options(app, emails__max_attempts=3)
+    _queue(app, make_user)
+    now = utcnow()
+    with smtp_url(app, f"smtp://127.0.0.1:{port}"):
+        for step in range(3):
+            work(app, now + timedelta(minutes=10 * step))
+    (email,) = outbox(app)
+    assert handler.attempts == 3
+    assert email.status == "dead" and email.attempts == 3
+    assert "451" in email.last_error
+
+
+def test_permanent_refusal_is_dead_at_once(app: Flask, make_user, refusing_server) -> None:
+    port, handler = refusing_server
+    handler.reply = "550 5.1.1 no such user"
+    _queue(app, make_user)
+    with smtp_url(app, f"smtp://127.0.0.1:{port}"):
+        result = work(app)
+    assert result.delivery.dead == 1
+    (email,) = outbox(app)
+    assert email.status == "dead" and "550" in email.last_error
+
+
+def test_killed_worker_is_recovered_after_its_lease(app: Flask, make_user, mailbox) -> None:
+    _queue(app, make_user, 2)
+    now = utcnow()
+    with app.app_context():
+        claimed = claim("worker-that-dies", now)  # ... and then the process is killed
+    assert len(claimed) == 2
+    assert work(app, now + timedelta(minutes=1)).delivery.sent == 0  # lease still held
+    assert mailbox.messages == []
+    result = work(app, now + LEASE + timedelta(seconds=1))
+    assert result.delivery.sent == 2
+    assert len(mailbox.messages) == 2
+    assert all(e.status == "sent" and e.claimed_by is None for e in outbox(app))
+    assert work(app, now + LEASE * 3).delivery.sent == 0
+    assert len(mailbox.messages) == 2
+
+
+def test_cli_worker_once_and_scheduler(app: Flask, make_user, mailbox) -> None:
+    _queue(app, make_user)
+    # set_debug_flag=False: otherwise Flask resets app.debug, which turns off template reloading.
+    info = ScriptInfo(create_app=lambda: app, set_debug_flag=False)
+    result = app.test_cli_runner().invoke(worker_command, ["--once"], obj=info)
+    assert result.exit_code == 0, result.output
+    assert "sent: 1" in result.output
+    assert len(mailbox.messages) == 1
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    _queue(app, make_user)
+    scheduler = build_scheduler(app, 1, 1, scheduler_class=BackgroundScheduler)
+    scheduler.start()
+    try:
+        for _ in range(100):
+            if len(mailbox.messages) == 2:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert len(mailbox.messages) == 2
+    assert {job.id for job in scheduler.get_jobs()} <= {"reminders", "outbox"}
+
+
+# -- TLS and login -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def _authenticator(
+    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+) -> AuthResult:
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == b"coach"
+        and auth_data.password == b"s3cret pass"
+    )
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize("scheme", ["smtp+starttls", "smtps"])
+def test_tls_and_login(app: Flask, make_user, certificate, monkeypatch, scheme: str) -> None:
+    cert, key = certificate
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    monkeypatch.setattr(smtp, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
+    received = Mailbox()
+    port = free_port()
+    options: dict[str, Any] = {"authenticator": _authenticator, "auth_required": True}
+    if scheme == "smtps":
+        # Implicit TLS: aiosmtpd does not see it, so allow AUTH on what it thinks is plain.
+        options.update(ssl_context=server_context, auth_require_tls=False)
+    else:
+        options.update(tls_context=server_context, require_starttls=True)
+    controller = Controller(received, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    try:
+        _queue(app, make_user)
+        with smtp_url(app, f"{scheme}://coach:s3cret%20pass@127.0.0.1:{port}"):
+            assert work(app).delivery.sent == 1
+        _queue(app, make_user)
+        with smtp_url(app, f"{scheme}://coach:wrong@127.0.0.1:{port}"):
+            result = work(app)
+        assert result.delivery.sent == 0
+    finally:
+        controller.stop()
+    assert len(received.messages) == 1
+    assert outbox(app)[-1].status == "pending" and outbox(app)[-1].last_error
+
+
+def test_drain_limit_is_respected(app: Flask, make_user, mailbox) -> None:
+    _queue(app, make_user, 3)
+    with app.app_context():
+        assert drain(limit=2).sent == 2
+    assert len(mailbox.messages) == 2
+    with app.app_context():
+        assert db.query(OutboxEmail).filter_by(status="pending").count() == 1
