@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,6 +62,15 @@ def add_email(app: Flask, status: str) -> None:
         db.commit()
 
 
+def stat_figures(html: str) -> dict[str, str]:
+    """Label → value of the stat cards on a page."""
+    return dict(
+        re.findall(
+            r'<dt class="stat-label">([^<]+)</dt>\s*<dd class="stat-value">([^<]+)</dd>', html
+        )
+    )
+
+
 @pytest.fixture
 def admin(as_role: Callable[..., Any], app: Flask) -> tuple[Any, User]:
     mark_setup_done(app)
@@ -90,7 +100,7 @@ def test_dashboard_counts_the_site_day_not_the_utc_day(
     add_session(app, coach, client, datetime(2026, 3, 10, 16, 0, tzinfo=UTC), price_amount=8000)
     # 23:30 UTC on 10 March is 00:30 on 11 March in Paris: tomorrow, not counted.
     add_session(app, coach, client, datetime(2026, 3, 10, 23, 30, tzinfo=UTC), price_amount=999)
-    # Today but cancelled, or already paid: not pending.
+    # Today but cancelled: neither held nor billed.
     add_session(app, coach, client, datetime(2026, 3, 10, 9, 0, tzinfo=UTC), status="cancelled")
     add_email(app, "dead")
     add_email(app, "dead")
@@ -98,12 +108,7 @@ def test_dashboard_counts_the_site_day_not_the_utc_day(
     add_email(app, "sent")
 
     html = web.get("/admin/").get_data(as_text=True)
-    figures = {
-        label: value
-        for label, value in __import__("re").findall(
-            r'<dt class="stat-label">([^<]+)</dt>\s*<dd class="stat-value">([^<]+)</dd>', html
-        )
-    }
+    figures = stat_figures(html)
     assert figures["Sessions today"] == "2"
     assert figures["Pending today"] == "€125.00"
     assert figures["Undelivered emails"] == "2"
@@ -123,8 +128,7 @@ def test_dashboard_day_follows_a_changed_site_time_zone(
     with app.app_context():
         set_option("general.timezone", "America/New_York")  # 18:30 on 9 March there
         db.commit()
-    html = web.get("/admin/").get_data(as_text=True)
-    assert '<dt class="stat-label">Sessions today</dt>\n    <dd class="stat-value">0</dd>' in html
+    assert stat_figures(web.get("/admin/").get_data(as_text=True))["Sessions today"] == "0"
 
 
 def test_sessions_list_filters(

@@ -28,6 +28,10 @@ def checkbox(html: str, name: str) -> str:
     return found.group(0)
 
 
+def upload(app: Flask, web: Any, url: str, data: dict[str, Any]) -> Any:
+    return post(app, web, url, data, content_type="multipart/form-data")
+
+
 def option(app: Flask, key: str) -> Any:
     with app.app_context():
         return get_option(key)
@@ -119,41 +123,37 @@ def test_style_colours_are_validated_and_applied_to_every_page(admin: Any, app: 
 
 
 def test_style_logo_is_checked_by_content_and_served(admin: Any, app: Flask) -> None:
-    renamed = post(
+    renamed = upload(
         app,
         admin,
         "/admin/settings/style",
         {"logo": (io.BytesIO(b"GIF89a not allowed"), "logo.png")},
-        content_type="multipart/form-data",
     )
     assert "The logo must be a PNG, JPEG or SVG image." in renamed.get_data(as_text=True)
     assert option(app, "style.logo") == ""
 
-    scripted = post(
+    scripted = upload(
         app,
         admin,
         "/admin/settings/style",
         {"logo": (io.BytesIO(SVG.replace(b"<rect", b"<script>alert(1)</script><rect")), "l.svg")},
-        content_type="multipart/form-data",
     )
     assert "has scripts or external references" in scripted.get_data(as_text=True)
 
-    huge = post(
+    huge = upload(
         app,
         admin,
         "/admin/settings/style",
         {"logo": (io.BytesIO(PNG + b"\x00" * (2 * 1024 * 1024)), "big.png")},
-        content_type="multipart/form-data",
     )
     assert "The logo is larger than 2 MB." in huge.get_data(as_text=True)
     assert option(app, "style.logo") == ""
 
-    saved = post(
+    saved = upload(
         app,
         admin,
         "/admin/settings/style",
         {"logo": (io.BytesIO(SVG), "logo.svg"), "login_title": "Bienvenue au studio"},
-        content_type="multipart/form-data",
     )
     assert saved.status_code == 302
     name = option(app, "style.logo")
@@ -167,13 +167,7 @@ def test_style_logo_is_checked_by_content_and_served(admin: Any, app: Flask) -> 
     assert f"/branding/{name}" in login_html
     assert "Bienvenue au studio" in login_html
 
-    replaced = post(
-        app,
-        admin,
-        "/admin/settings/style",
-        {"logo": (io.BytesIO(PNG), "logo.png")},
-        content_type="multipart/form-data",
-    )
+    replaced = upload(app, admin, "/admin/settings/style", {"logo": (io.BytesIO(PNG), "logo.png")})
     assert replaced.status_code == 302
     assert visitor.get(f"/branding/{name}").status_code == 404  # the old file is gone
     assert post(app, admin, "/admin/settings/style", {"remove_logo": "y"}).status_code == 302
@@ -217,21 +211,19 @@ def test_general_hides_client_cards_and_sets_admin_scope(admin: Any, app: Flask)
 
 
 def test_receipt_logo_accepts_png_or_jpeg_only(admin: Any, app: Flask) -> None:
-    svg = post(
+    svg = upload(
         app,
         admin,
         "/admin/settings/general",
         {**general(), "receipt_logo": (io.BytesIO(SVG), "logo.svg")},
-        content_type="multipart/form-data",
     )
     assert "The logo must be a PNG or JPEG image." in svg.get_data(as_text=True)
     assert option(app, "receipts.logo") == ""
-    png = post(
+    png = upload(
         app,
         admin,
         "/admin/settings/general",
         {**general(business_name="Forme SARL"), "receipt_logo": (io.BytesIO(PNG), "r.png")},
-        content_type="multipart/form-data",
     )
     assert png.status_code == 302
     path = Path(option(app, "receipts.logo"))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User
 from core.admin.blueprint import bp, session_url, site_midnight
+from core.admin.session_rows import awaiting_confirmation, badge_labels
 from core.admin.setup import setup_completed
 from core.db import db, utcnow
 from core.emails.models import EmailStatus, OutboxEmail
@@ -77,15 +78,6 @@ def day_figures(day: date, now: datetime) -> DayFigures:
         dead_emails=email_counts.get(EmailStatus.DEAD.value, 0),
         pending_emails=email_counts.get(EmailStatus.PENDING.value, 0),
         awaiting_confirmation=awaiting or 0,
-    )
-
-
-def awaiting_confirmation(now: datetime):  # type: ignore[no-untyped-def]
-    """SQL condition: booked ahead of ``now`` and the client was never sent a confirmation."""
-    return (
-        CoachingSession.confirmation_sent_at.is_(None)
-        & CoachingSession.status.in_([SessionStatus.BOOKED.value, SessionStatus.CONFIRMED.value])
-        & (CoachingSession.starts_at > now)
     )
 
 
@@ -190,6 +182,7 @@ def dashboard() -> ResponseReturnValue:
         alerts=alerts(figures, coach_count),
         sessions=todays,
         session_url=session_url,
+        labels=badge_labels(),
         new_session_url=url_for("coach.new_session"),
         add_client_url=url_for("coach.add_client"),
     )

@@ -17,25 +17,15 @@ from wtforms.validators import Optional, ValidationError
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User
 from core.admin.blueprint import bp, choices, paginate, session_url, site_midnight
-from core.admin.dashboard import awaiting_confirmation
+from core.admin.session_rows import (
+    PAYMENT_LABELS,
+    STATUS_LABELS,
+    awaiting_confirmation,
+    badge_labels,
+)
 from core.admin.settings import strip
 from core.db import db, utcnow
-from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
-
-STATUS_LABELS = {
-    SessionStatus.AVAILABLE.value: _l("Available"),
-    SessionStatus.BOOKED.value: _l("Booked"),
-    SessionStatus.CONFIRMED.value: _l("Confirmed"),
-    SessionStatus.COMPLETED.value: _l("Completed"),
-    SessionStatus.CANCELLED.value: _l("Cancelled"),
-    SessionStatus.NO_SHOW.value: _l("No-show"),
-}
-PAYMENT_LABELS = {
-    PaymentStatus.PENDING.value: _l("Pending"),
-    PaymentStatus.PAID.value: _l("Paid"),
-    PaymentStatus.REFUNDED.value: _l("Refunded"),
-    PaymentStatus.CANCELLED.value: _l("Cancelled"),
-}
+from core.sessions.models import CoachingSession
 
 
 class SessionFilters(FlaskForm):
@@ -126,6 +116,7 @@ def sessions() -> ResponseReturnValue:
         page=page,
         page_url=lambda n: url_for("admin.sessions", **args, page=n),
         session_url=session_url,
+        labels=badge_labels(),
         filtered=bool(args),
         new_session_url=url_for("coach.new_session"),
     )

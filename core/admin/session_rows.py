@@ -1,0 +1,42 @@
+"""What the admin's session tables and counts share: status labels and "never confirmed"."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
+
+STATUS_LABELS = {
+    SessionStatus.AVAILABLE.value: _l("Available"),
+    SessionStatus.BOOKED.value: _l("Booked"),
+    SessionStatus.CONFIRMED.value: _l("Confirmed"),
+    SessionStatus.COMPLETED.value: _l("Completed"),
+    SessionStatus.CANCELLED.value: _l("Cancelled"),
+    SessionStatus.NO_SHOW.value: _l("No-show"),
+}
+PAYMENT_LABELS = {
+    PaymentStatus.PENDING.value: _l("Pending"),
+    PaymentStatus.PAID.value: _l("Paid"),
+    PaymentStatus.REFUNDED.value: _l("Refunded"),
+    PaymentStatus.CANCELLED.value: _l("Cancelled"),
+}
+
+
+def badge_labels() -> dict[str, dict[str, str]]:
+    """Session and payment status labels, translated once for a whole table."""
+    return {
+        "status": {k: str(v) for k, v in STATUS_LABELS.items()},
+        "payment": {k: str(v) for k, v in PAYMENT_LABELS.items()},
+    }
+
+
+def awaiting_confirmation(now: datetime) -> Any:
+    """SQL condition: booked ahead of ``now`` and the client was never sent a confirmation."""
+    return (
+        CoachingSession.confirmation_sent_at.is_(None)
+        & CoachingSession.status.in_([SessionStatus.BOOKED.value, SessionStatus.CONFIRMED.value])
+        & (CoachingSession.starts_at > now)
+    )
