@@ -127,3 +127,49 @@ def too_many_requests(error: TooManyRequests) -> ResponseReturnValue:
         flash(message, "error")
         return render_template("accounts/login.html", form=LoginForm()), 429
     return render_template("errors/error.html", code=429, message=message), 429
+
+
+# -- forgot password (emails area) -------------------------------------------------
+
+
+def _forgot_email_key() -> str:
+    return "forgot-email:" + (request.form.get("email") or "").strip().lower()
+
+
+@public
+def forgot_password() -> ResponseReturnValue:
+    """Email a reset link. The answer is the same whether or not the account exists."""
+    from core.accounts.forms import ForgotPasswordForm
+    from core.emails import InvalidAddress
+    from core.emails.accounts import send_password_reset
+
+    if current_user.is_authenticated:
+        return redirect(landing_url(current_user))
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = find_by_email(form.email.data or "")
+        if user is not None and user.is_active:
+            try:
+                send_password_reset(user)
+                db.commit()
+            except InvalidAddress:
+                db.rollback()
+        flash(
+            _(
+                "If an account uses this address, it will receive a link to choose a new "
+                "password within a few minutes. The link works for two hours."
+            ),
+            "success",
+        )
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.record_once
+def _add_forgot_password_route(state) -> None:  # type: ignore[no-untyped-def]
+    """Rate limited per address and per email, so nobody can flood an inbox."""
+    limiter = get_limiter(state.app)
+    view = limiter.limit("5 per minute;20 per hour", methods=["POST"])(forgot_password)
+    view = limiter.limit("3 per hour", key_func=_forgot_email_key, methods=["POST"])(view)
+    view.access = "public"
+    state.add_url_rule("/password/forgot", "forgot_password", view, methods=["GET", "POST"])
