@@ -211,3 +211,25 @@ def test_capabilities_set_by_the_admin_bind_coaches(app: Flask, world: dict[str,
         assert post(app, a, url, data).status_code == 403, url
     with app.app_context():
         assert db.get(CoachingSession, sid).status == "booked"  # type: ignore[union-attr]
+
+
+def test_a_shared_client_shows_each_coach_only_their_own_sessions(
+    app: Flask, world: dict[str, Any]
+) -> None:
+    """Client A also books with coach B: coach A sees neither that session nor its emails."""
+    from markupsafe import escape
+
+    from core.emails.models import OutboxEmail
+    from core.emails.notify import notify_session
+
+    shared = add_session(app, world["b_user"].id, world["client_a"].id, title="Bruno's secret")
+    with app.app_context():
+        session = db.get(CoachingSession, shared)
+        assert notify_session(session, db.get(User, world["b_user"].id))  # type: ignore[arg-type]
+        db.commit()
+        subject = str(escape(db.scalars(select(OutboxEmail.subject)).one()))
+    url = f"/customer/{world['client_a'].id}"
+    seen_by_a = world["a"].get(url).get_data(as_text=True)
+    assert subject not in seen_by_a and str(escape("Bruno's secret")) not in seen_by_a
+    seen_by_b = world["b"].get(url).get_data(as_text=True)
+    assert subject in seen_by_b and str(escape("Bruno's secret")) in seen_by_b

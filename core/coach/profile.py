@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, not_, or_, select
 from werkzeug.wrappers import Response
 
 from core.accounts.access import get_client_or_404, staff_required
@@ -43,6 +43,7 @@ from hooks import StatCard, Tab
 
 CARDS_PER_PAGE = 5
 ROWS_PER_PAGE = 20
+TIMELINE_LIMIT = 30
 
 
 def profile_tabs(client: User) -> list[Tab]:
@@ -120,8 +121,6 @@ def overview_tab(client: User) -> str:
         CARDS_PER_PAGE,
     )
     note = db.get(ClientNote, client.id)
-    from core.emails.log import client_timeline
-
     return render_template(
         "coach/tabs/overview.html",
         client=client,
@@ -130,11 +129,28 @@ def overview_tab(client: User) -> str:
         past=past,
         notes_form=NotesForm(body=note.body if note else ""),
         note=note,
-        timeline=client_timeline(client.id),
+        timeline=visible_timeline(client),
         here=here(),
         can_edit=has_capability(current_user, "edit_sessions"),
         can_edit_client=has_capability(current_user, "edit_clients"),
     )
+
+
+def visible_timeline(client: User) -> list[Any]:
+    """The client's account and session emails, minus those about sessions the viewer cannot see
+    (the client may also have sessions with another coach)."""
+    from core.emails.log import client_timeline
+
+    hidden = set(
+        db.scalars(
+            select(CoachingSession.id).where(
+                CoachingSession.client_id == client.id, not_(coach_scope(current_user))
+            )
+        )
+    )
+    return [item for item in client_timeline(client.id) if item.session_id not in hidden][
+        :TIMELINE_LIMIT
+    ]
 
 
 def overview_cards(client: User, now: datetime) -> list[StatCard]:
