@@ -522,3 +522,22 @@ def test_other_clients_sessions_are_not_listed(app: Flask, people, make_user) ->
             db.scalar(select(CoachingSession.id).where(CoachingSession.client_id == client.id))
             is None
         )
+
+
+def test_long_lists_are_paginated(app: Flask, people) -> None:
+    browser, client, coach = people
+    start = utcnow().replace(second=0, microsecond=0)
+    for n in range(23):
+        add_session(
+            app, client, coach, title=f"Ahead {n:02d}", starts_at=start + timedelta(days=n + 2)
+        )
+
+    def panel(url: str) -> str:
+        return browser.get(url).get_data(as_text=True).split('class="tab-panel"')[1]
+
+    first = panel(AREA + "/sessions")
+    assert "Ahead 00" in first and "Ahead 19" in first and "Ahead 20" not in first
+    second = panel(AREA + "/sessions?page=2")
+    assert "Ahead 22" in second and "Ahead 00" not in second
+    payments = panel(AREA + "/payments?page=2")
+    assert "Ahead 22" in payments and "€1,150.00" in payments  # the total counts every page

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import event
 
+from bench.clientarea_bench import add_sessions
 from core.accounts.models import Role, User
-from core.db import db, get_database, utcnow
-from core.payments.models import Payment
-from core.sessions.models import CoachingSession, SessionDocument, SessionLink
+from core.db import db, get_database
 from tests.test_clientarea_pages import AREA
 
 TABS = ("sessions", "payments", "history", "history?page=2", "profile")
@@ -37,46 +35,10 @@ def counting(app: Flask) -> Iterator[list[str]]:
 
 
 def seed(app: Flask, client: User, coaches: list[User], count: int) -> None:
-    """``count`` sessions of every kind (upcoming, past, paid, cancelled…), with attachments."""
-    now = utcnow()
     with app.app_context():
-        for n in range(count):
-            upcoming = n % 3 == 0
-            session = CoachingSession(
-                coach_id=coaches[n % len(coaches)].id,
-                client_id=client.id,
-                title=f"Session {n}",
-                starts_at=now + timedelta(days=n + 2) if upcoming else now - timedelta(days=n + 1),
-                price_amount=None if n % 7 == 0 else 4000 + n,
-                status=("cancelled" if n % 5 == 0 else "booked") if upcoming else "completed",
-                cancelled_by_id=coaches[0].id if upcoming and n % 5 == 0 else None,
-                cancelled_at=now if upcoming and n % 5 == 0 else None,
-                currency="EUR" if n % 4 else "CHF",
-            )
-            db.add(session)
-            db.flush()
-            db.add(SessionLink(session_id=session.id, label="Link", url="https://example.com/x"))
-            db.add(
-                SessionDocument(
-                    session_id=session.id,
-                    filename="plan.pdf",
-                    storage_name=f"{session.id:032d}",
-                    size_bytes=1,
-                    sha256="0" * 64,
-                )
-            )
-            if not upcoming and n % 2:
-                db.add(
-                    Payment(
-                        session_id=session.id,
-                        amount=4000,
-                        currency="EUR",
-                        method="cash",
-                        paid_at=now,
-                    )
-                )
-                db.flush()
-                session.payment_status = "paid"
+        add_sessions(
+            client.id, [c.id for c in coaches], past=count - count // 3, upcoming=count // 3
+        )
         db.commit()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
@@ -14,11 +15,17 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 from core.i18n import LANGUAGES
 
 
+@cache
+def _zones() -> tuple[SelectChoice, ...]:
+    """Every region/city zone (read from disk once: listing them walks the tz database)."""
+    names = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+    return tuple(SelectChoice(z, z.replace("_", " ")) for z in names)
+
+
 def timezone_choices(site_zone: str) -> list[SelectChoice]:
     """The site's zone (empty value) first, then every region/city zone."""
-    zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
     first = SelectChoice("", str(_l("Same as the site (%(zone)s)", zone=site_zone)))
-    return [first] + [SelectChoice(z, z.replace("_", " ")) for z in zones]
+    return [first, *_zones()]
 
 
 def valid_email(_form: FlaskForm, field: Field) -> None:

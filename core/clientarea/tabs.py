@@ -25,16 +25,17 @@ from core.db import db, utcnow
 from core.plugins import collect
 from core.sessions.models import CoachingSession
 from core.sessions.queries import (
+    amount_due,
     cancelled_ahead,
     past_sessions,
-    totals_by_currency,
     unpaid_sessions,
     upcoming_sessions,
 )
 from core.sessions.service import cancellation_deadline, client_can_cancel
 from core.settings import get_option
 
-HISTORY_PAGE_SIZE = 20
+#: Cards per page in every list of the client area.
+PAGE_SIZE = 20
 
 
 def coaches_of(sessions: list[CoachingSession]) -> list[User]:
@@ -59,6 +60,10 @@ class PaymentButtons:
         return [Markup(b) for b in buttons if b]  # noqa: S704 (providers return HTML)
 
 
+def _page_number() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
 def _render(template: str, **context: Any) -> str:
     return render_template(template, client=current_user, **context)
 
@@ -68,11 +73,11 @@ def sessions_tab() -> str | Response:
     if request.method == "POST":
         return redirect(url_for("clientarea.tab", key="sessions"))
     now = utcnow()
-    upcoming = upcoming_sessions(current_user.id, now)
+    upcoming = upcoming_sessions(current_user.id, now, _page_number(), PAGE_SIZE)
     cancelled = cancelled_ahead(current_user.id, now)
     return _render(
         "clientarea/sessions.html",
-        sessions=upcoming,
+        page=upcoming,
         cancelled=cancelled,
         can_cancel=lambda s: client_can_cancel(s, now),
         deadline=cancellation_deadline,
@@ -91,16 +96,16 @@ def payments_tab() -> str | Response:
     """What the client owes, the total per currency, and the pay buttons."""
     if request.method == "POST":
         return redirect(url_for("clientarea.tab", key="payments"))
-    unpaid = unpaid_sessions(current_user.id)
+    unpaid = unpaid_sessions(current_user.id, _page_number(), PAGE_SIZE)
     pay_buttons = PaymentButtons(current_user)
-    buttons = {s.id: pay_buttons(s) for s in unpaid}
+    buttons = {s.id: pay_buttons(s) for s in unpaid.items}
     return _render(
         "clientarea/payments.html",
-        sessions=unpaid,
-        totals=totals_by_currency(unpaid),
+        page=unpaid,
+        totals=amount_due(current_user.id),
         buttons=buttons,
         online=any(buttons.values()),
-        coaches=coaches_of(unpaid),
+        coaches=coaches_of(unpaid.items),
         now=utcnow(),
     )
 
@@ -109,9 +114,7 @@ def history_tab() -> str | Response:
     """Past sessions, newest first, paginated; receipts for paid ones."""
     if request.method == "POST":
         return redirect(url_for("clientarea.tab", key="history"))
-    page = past_sessions(
-        current_user.id, utcnow(), request.args.get("page", 1, type=int), HISTORY_PAGE_SIZE
-    )
+    page = past_sessions(current_user.id, utcnow(), _page_number(), PAGE_SIZE)
     return _render("clientarea/history.html", page=page)
 
 

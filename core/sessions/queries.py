@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, case, func, not_, or_, select, type_coerce
 from sqlalchemy.orm import joinedload, selectinload
 
 from core.db import UTCDateTime, db
@@ -53,16 +53,37 @@ def unpaid_clause() -> ColumnElement[bool]:
     )
 
 
-def upcoming_sessions(client_id: int, now: datetime, limit: int | None = None) -> list[S]:
+@dataclass
+class Page:
+    """One page of a list, with what pagination needs."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def paginate(query: Select[Any], page: int, per_page: int) -> Page:
+    """Run ``query`` for one page (clamped to the last one): a count, then the rows."""
+    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page = min(max(1, page), max(1, -(-total // per_page)))
+    rows = db.scalars(query.offset((page - 1) * per_page).limit(per_page)).unique()
+    return Page(list(rows), page, per_page, total)
+
+
+def upcoming_sessions(client_id: int, now: datetime, page: int = 1, per_page: int = 20) -> Page:
     """The client's upcoming sessions, soonest first, ready for cards."""
     query = (
         select(S)
         .where(S.client_id == client_id, upcoming_clause(now))
         .order_by(S.starts_at, S.id)
         .options(*card_options())
-        .limit(limit)
     )
-    return list(db.scalars(query).unique())
+    return paginate(query, page, per_page)
 
 
 def cancelled_ahead(client_id: int, now: datetime, limit: int = 10) -> list[S]:
@@ -81,38 +102,18 @@ def cancelled_ahead(client_id: int, now: datetime, limit: int = 10) -> list[S]:
     return list(db.scalars(query))
 
 
-@dataclass
-class Page:
-    """One page of a list, with what pagination needs."""
-
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 def past_sessions(client_id: int, now: datetime, page: int = 1, per_page: int = 20) -> Page:
-    """The client's past sessions, newest first, one page of them (two statements + coaches)."""
-    where = and_(S.client_id == client_id, past_clause(now))
-    total = db.scalar(select(func.count()).select_from(S).where(where)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    """The client's past sessions, newest first (completed, cancelled, no-show or started)."""
     query = (
         select(S)
-        .where(where)
+        .where(S.client_id == client_id, past_clause(now))
         .order_by(S.starts_at.desc(), S.id.desc())
         .options(joinedload(S.coach))
-        .offset((page - 1) * per_page)
-        .limit(per_page)
     )
-    return Page(list(db.scalars(query)), page, per_page, total)
+    return paginate(query, page, per_page)
 
 
-def unpaid_sessions(client_id: int) -> list[S]:
+def unpaid_sessions(client_id: int, page: int = 1, per_page: int = 20) -> Page:
     """Sessions the client still owes, oldest first."""
     query = (
         select(S)
@@ -120,16 +121,18 @@ def unpaid_sessions(client_id: int) -> list[S]:
         .order_by(S.starts_at, S.id)
         .options(joinedload(S.coach))
     )
-    return list(db.scalars(query))
+    return paginate(query, page, per_page)
 
 
-def totals_by_currency(sessions: list[S]) -> dict[str, int]:
-    """Sum of prices per currency (minor units), in first-seen order."""
-    totals: dict[str, int] = {}
-    for session in sessions:
-        if session.price_amount is not None:
-            totals[session.currency] = totals.get(session.currency, 0) + session.price_amount
-    return totals
+def amount_due(client_id: int) -> dict[str, int]:
+    """What the client owes in total, per currency (minor units), in one statement."""
+    rows = db.execute(
+        select(S.currency, func.sum(S.price_amount))
+        .where(S.client_id == client_id, unpaid_clause())
+        .group_by(S.currency)
+        .order_by(S.currency)
+    ).all()
+    return {currency: int(total or 0) for currency, total in rows}
 
 
 @dataclass
