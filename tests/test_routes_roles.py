@@ -99,6 +99,8 @@ def test_every_route_for_every_role(app: Flask, clients) -> None:  # type: ignor
                 ):
                     problems.append(f"{where} not sent to the login page")
                 elif not allowed and audience != "anonymous" and status != 403:
-                    problems.append(f"{where} not refused with 403")
+                    # A page may send other roles to their own home (the client area does).
+                    if not (getattr(view, "sends_others_home", False) and status == 302):
+                        problems.append(f"{where} not refused with 403")
     assert checked > 50
     assert problems == [], "\n".join(problems)

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.accounts.access import public
+from core.accounts.access import client_required, public
 from core.accounts.models import Role
 from core.accounts.views import landing_url
 from core.clientarea.calendar import ICS_MIMETYPE, calendar_bytes, client_for_feed, feed_sessions
@@ -34,7 +34,11 @@ bp = Blueprint("clientarea", __name__)
 
 
 def client_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Clients only; staff are sent to their own home, visitors to sign in and back."""
+    """Clients only; staff are sent to their own home, visitors to sign in and back.
+
+    Declared like ``client_required`` (``access``), plus ``sends_others_home`` so that
+    the route × role walk accepts the redirect instead of a 403.
+    """
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -44,6 +48,7 @@ def client_page(view: Callable[..., Any]) -> Callable[..., Any]:
 
     guarded = login_required(wrapper)
     guarded.access = frozenset({Role.CLIENT.value})  # type: ignore[attr-defined]
+    guarded.sends_others_home = True  # type: ignore[attr-defined]
     return guarded
 
 
@@ -93,7 +98,7 @@ def _sessions_tab() -> Response:
     return redirect(url_for("clientarea.tab", key="sessions"))
 
 
-@client_page
+@client_required
 def cancel(session_id: int) -> ResponseReturnValue:
     """GET: ask to confirm. POST: re-check the window and the version, then cancel."""
     session = _own_session(session_id, joinedload(CoachingSession.coach))
@@ -143,7 +148,7 @@ def _refusal(session: CoachingSession) -> str:
     )
 
 
-@client_page
+@client_required
 def session_ics(session_id: int) -> ResponseReturnValue:
     session = _own_session(session_id, selectinload(CoachingSession.links))
     body = calendar_bytes([session], get_option("general.site_name"))
