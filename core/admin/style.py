@@ -85,7 +85,13 @@ def colour_field(label: Any) -> StringField:
         ],
         filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
         description=_l("Leave empty to use the theme's colour."),
-        render_kw={"placeholder": "#rrggbb", "maxlength": 7, "spellcheck": "false"},
+        # data-colour: admin.js adds a colour picker that fills this field.
+        render_kw={
+            "placeholder": "#rrggbb",
+            "maxlength": 7,
+            "spellcheck": "false",
+            "data-colour": _l("Pick a colour"),
+        },
     )
 
 
@@ -121,12 +127,12 @@ class StyleForm(OptionForm):
 
 
 def style_previews(form: OptionForm) -> dict[str, Preview]:
-    """Current logos, and a swatch of each valid colour typed or saved."""
+    """Current logos, and a swatch per colour: the value typed or saved, else the theme's."""
     shown = {name: Preview(image_url=logo_url(key)) for name, key in LOGO_OPTIONS.items()}
     for name in COLOUR_OPTIONS:
         value = form[name].data
-        if value and not form[name].errors and HEX_COLOUR.match(value):
-            shown[name] = Preview(colour=value)
+        valid = value and not form[name].errors and HEX_COLOUR.match(value)
+        shown[name] = Preview(colour=value if valid else f"var({CSS_VARIABLES[name]})")
     return shown
 
 

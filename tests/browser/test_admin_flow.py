@@ -15,6 +15,12 @@ from tests.conftest import browser_login, screenshot
 
 pytestmark = pytest.mark.browser
 
+LOGO = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">'
+    b'<rect width="64" height="64" rx="14" fill="#b4235a"/>'
+    b'<circle cx="32" cy="32" r="14" fill="none" stroke="#fff" stroke-width="6"/></svg>'
+)
+
 
 @pytest.fixture
 def fresh_site(app: Flask) -> Iterator[None]:
@@ -50,6 +56,11 @@ def test_admin_sets_up_the_site_and_changes_the_accent(  # type: ignore[no-untyp
 
     page.goto(f"{live_server}/admin/settings/style")
     page.fill("input[name=accent]", "#b4235a")
+    page.set_input_files(
+        "input[name=logo]",
+        files=[{"name": "logo.svg", "mimeType": "image/svg+xml", "buffer": LOGO}],
+    )
+    page.fill("input[name=login_title]", "Bienvenue au studio")
     page.click("button:has-text('Save')")
     page.wait_for_url(f"{live_server}/admin/settings/style")
     assert "Settings saved." in page.inner_text(".flashes")
@@ -61,6 +72,16 @@ def test_admin_sets_up_the_site_and_changes_the_accent(  # type: ignore[no-untyp
     button = page.locator("a.btn-primary").first
     assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(180, 35, 90)"
     screenshot(page, "admin-users")
+    page.goto(f"{live_server}/admin/settings/style")
+    screenshot(page, "admin-settings-style-saved")
+
+    page.click(".topbar-end .signout button")
+    page.wait_for_url(f"{live_server}/connexion")
+    assert page.inner_text("h1") == "Bienvenue au studio"
+    logo = page.locator(".auth-brand img")
+    assert "/branding/" in (logo.get_attribute("src") or "")
+    assert logo.evaluate("img => img.complete && img.naturalWidth > 0")
+    screenshot(page, "admin-login-branded")
 
 
 def test_admin_pages_screenshots(  # type: ignore[no-untyped-def]
@@ -85,3 +106,6 @@ def test_admin_pages_screenshots(  # type: ignore[no-untyped-def]
         screenshot(page, f"admin-settings-{key}")
     page.goto(f"{live_server}/admin/users/new")
     screenshot(page, "admin-user-new")
+    for name in ("addons", "themes"):
+        page.goto(f"{live_server}/admin/{name}")
+        screenshot(page, f"admin-{name}")
