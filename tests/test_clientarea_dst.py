@@ -44,11 +44,15 @@ def test_nine_oclock_stays_nine_across_both_changes(app: Flask, make_user) -> No
     days = [date(2026, 3, 27), date(2026, 3, 30), date(2026, 10, 23), date(2026, 10, 26)]
     for day in days:
         add_session(app, client, coach, starts_at=paris(day, time(9, 0)))
-    moment = datetime(2026, 3, 1, 12, tzinfo=UTC)
-    browser = signed_in_at(app, client, moment)
-    with time_machine.travel(moment, tick=False):
-        html = browser.get(AREA + "/sessions").get_data(as_text=True)
-    assert card_times(html) == ["9:00 AM"] * 4
+    # Seen in winter (before both changes) and in summer (after spring, before autumn).
+    for moment, shown in [
+        (datetime(2026, 3, 1, 12, tzinfo=UTC), 4),
+        (datetime(2026, 6, 1, tzinfo=UTC), 2),
+    ]:
+        browser = signed_in_at(app, client, moment)
+        with time_machine.travel(moment, tick=False):
+            html = browser.get(AREA + "/sessions").get_data(as_text=True)
+        assert card_times(html) == ["9:00 AM"] * shown
     # The UTC instants differ by the offset change, the wall clock does not.
     with app.app_context():
         starts = [

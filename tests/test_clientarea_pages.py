@@ -412,7 +412,7 @@ def test_profile_update_is_visible_at_once(app: Flask, people) -> None:
         )
         assert (user.timezone, user.locale) == ("America/New_York", "fr")
     html = browser.get(AREA + "/profile").get_data(as_text=True)
-    assert "Bonjour" in html or "Zoé" in html
+    assert "Bonjour, Zoé" in html and "Mes séances" in html  # the new language applies at once
 
 
 def test_profile_refuses_a_taken_email_and_a_bad_zone(app: Flask, people, make_user) -> None:

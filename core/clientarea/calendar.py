@@ -62,6 +62,9 @@ def calendar_bytes(sessions: Iterable[CoachingSession], name: str) -> bytes:
     calendar.add("prodid", "-//Coachdesk//Sessions//EN")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", name)
+    # Subscribed apps poll the feed; ask for hourly refreshes (Apple and Outlook honour these).
+    calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
     for session in sessions:
         calendar.add_component(session_event(session))
     return calendar.to_ical()
