@@ -226,3 +226,14 @@ def test_query_count_does_not_grow_with_data(
         db.commit()
     many = {url: count_queries(app, web, url) for url in ("/admin/sessions", "/admin/")}
     assert many == few
+
+
+def test_admin_menu_entries_are_for_admins_only(as_role: Callable[..., Any], app: Flask) -> None:
+    mark_setup_done(app)
+    entries = ("/admin/", "/admin/sessions", "/admin/settings", "/admin/users", "/admin/addons")
+    admin_web, _ = as_role(Role.ADMIN)
+    html = admin_web.get("/admin/users").get_data(as_text=True)
+    assert all(f'href="{url}"' in html for url in (*entries, "/admin/themes"))
+    coach_web, _ = as_role(Role.COACH)
+    coach_html = coach_web.get("/accueil-coach").get_data(as_text=True)
+    assert not any(f'href="{url}"' in coach_html for url in entries)

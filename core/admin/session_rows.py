@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from core.db import utcnow
 from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
 
 STATUS_LABELS = {
@@ -25,11 +26,12 @@ PAYMENT_LABELS = {
 }
 
 
-def badge_labels() -> dict[str, dict[str, str]]:
-    """Session and payment status labels, translated once for a whole table."""
+def badge_labels() -> dict[str, Any]:
+    """Status labels translated once for a whole table, and "now" (for "not confirmed")."""
     return {
         "status": {k: str(v) for k, v in STATUS_LABELS.items()},
         "payment": {k: str(v) for k, v in PAYMENT_LABELS.items()},
+        "now": utcnow(),
     }
 
 
