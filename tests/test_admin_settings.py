@@ -122,33 +122,37 @@ def test_style_colours_are_validated_and_applied_to_every_page(admin: Any, app: 
     assert "--accent: #ffd60a;" in login_page
 
 
-def test_style_logo_is_checked_by_content_and_served(admin: Any, app: Flask) -> None:
-    renamed = upload(
-        app,
-        admin,
-        "/admin/settings/style",
-        {"logo": (io.BytesIO(b"GIF89a not allowed"), "logo.png")},
-    )
-    assert "The logo must be a PNG, JPEG or SVG image." in renamed.get_data(as_text=True)
+@pytest.mark.parametrize(
+    ("data", "filename", "message"),
+    [
+        (b"GIF89a not allowed", "logo.png", "The logo must be a PNG, JPEG or SVG image."),
+        (
+            SVG.replace(b"<rect", b"<script>alert(1)</script><rect"),
+            "l.svg",
+            "has scripts or external references",
+        ),
+        (
+            SVG.replace(b"<rect", b'<image href="https://evil.test/x.png"/><rect'),
+            "l.svg",
+            "has scripts or external references",
+        ),
+        (PNG + b"\x00" * (2 * 1024 * 1024), "big.png", "The logo is larger than 2 MB."),
+        (b"", "empty.png", "The file is empty."),
+    ],
+)
+def test_style_refuses_bad_logos_and_keeps_nothing(
+    admin: Any, app: Flask, data: bytes, filename: str, message: str
+) -> None:
+    branding = Path(app.config["STORAGE_PATH"]) / "branding"
+    before = set(branding.glob("*"))
+    refused = upload(app, admin, "/admin/settings/style", {"logo": (io.BytesIO(data), filename)})
+    assert refused.status_code == 200
+    assert message in refused.get_data(as_text=True)
     assert option(app, "style.logo") == ""
+    assert set(branding.glob("*")) == before
 
-    scripted = upload(
-        app,
-        admin,
-        "/admin/settings/style",
-        {"logo": (io.BytesIO(SVG.replace(b"<rect", b"<script>alert(1)</script><rect")), "l.svg")},
-    )
-    assert "has scripts or external references" in scripted.get_data(as_text=True)
 
-    huge = upload(
-        app,
-        admin,
-        "/admin/settings/style",
-        {"logo": (io.BytesIO(PNG + b"\x00" * (2 * 1024 * 1024)), "big.png")},
-    )
-    assert "The logo is larger than 2 MB." in huge.get_data(as_text=True)
-    assert option(app, "style.logo") == ""
-
+def test_style_logo_is_served_replaced_and_removed(admin: Any, app: Flask) -> None:
     saved = upload(
         app,
         admin,
