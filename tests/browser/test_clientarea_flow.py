@@ -166,3 +166,23 @@ def test_empty_client_area_looks_right(page, live_server: str, app: Flask, make_
     page.goto(f"{live_server}/accueil-client/payments")
     assert "All paid" in page.content()
     screenshot(page, "clientarea-empty-payments")
+
+
+def test_cancelling_works_with_javascript_off(browser, live_server: str, app: Flask, scene) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        browser_login(page, live_server, app, scene["client"].email, PASSWORD)
+        page.wait_for_url(f"{live_server}/accueil-client/sessions")
+        later = scene["ids"]["later"]
+        page.locator(f"#session-{later}").get_by_role("link", name="Cancel").click()
+        page.get_by_role("button", name="Yes, cancel the session").click()
+        page.wait_for_url(f"{live_server}/accueil-client/sessions")
+        assert "is cancelled" in page.content()
+        page.get_by_role("link", name="History").first.click()
+        page.wait_for_url("**/accueil-client/history")
+        assert "Running technique 1" in page.content()
+    finally:
+        context.close()
+    with app.app_context():
+        assert db.get(CoachingSession, later).status == "cancelled"

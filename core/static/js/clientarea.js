@@ -1,6 +1,7 @@
 /* Client area and receipts: progressive enhancement only.
  *  - [data-print] buttons (hidden without JavaScript) print the page;
- *  - [data-copy] buttons copy the value of the input they name.
+ *  - [data-copy] buttons copy the value of the input they name;
+ *  - on a narrow screen, the tab bar scrolls so that the current tab shows.
  */
 (function () {
   "use strict";
@@ -19,5 +20,11 @@
         button.textContent = button.getAttribute("data-copied") || button.textContent;
       });
     });
+  });
+  document.querySelectorAll(".tabs").forEach(function (bar) {
+    var current = bar.querySelector("[aria-current]");
+    if (current && current.offsetLeft + current.offsetWidth > bar.clientWidth) {
+      bar.scrollLeft = current.offsetLeft - (bar.clientWidth - current.offsetWidth) / 2;
+    }
   });
 })();
