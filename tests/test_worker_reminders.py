@@ -13,7 +13,7 @@ from flask import Flask
 from core.accounts.models import User
 from core.db import db, get_database
 from core.sessions.models import CoachingSession
-from core.worker.reminders import _claim_due, queue_reminder, sweep
+from core.worker.reminders import _claim_due, remind, sweep
 from hooks import OutgoingEmail, hookimpl
 from tests.test_emails_support import add_session, hook_plugin, outbox, set_options, work
 
@@ -178,15 +178,14 @@ def test_skip_locked_claims_are_disjoint_on_postgresql(app: Flask, make_user) ->
     for hours in range(1, 11):
         add_session(app, coach.id, client.id, starts_at=NOW + timedelta(hours=hours))
     with app.app_context():
-        held = _claim_due(NOW, 4)  # worker A holds 4 rows locked, mid-batch
+        held, _people = _claim_due(NOW, 4)  # worker A holds 4 rows locked, mid-batch
         other: list[int] = []
         thread = threading.Thread(target=lambda: other.append(_sweep(app, NOW)))
         thread.start()
         thread.join(30)
         assert not thread.is_alive(), "worker B waited for worker A's rows"
         assert other == [6]
-        for session in held:
-            queue_reminder(session)
+        assert remind(held) == 4
         db.commit()
         assert db.get(User, client.id) is not None
     assert Counter(e.session_id for e in outbox(app)).most_common(1)[0][1] == 1

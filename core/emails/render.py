@@ -20,9 +20,10 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time, get_timezone_name
-from flask import current_app
+from flask import current_app, g
 from flask_babel import force_locale
 from jinja2 import Environment, FileSystemLoader
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from core.accounts.models import Role, User
@@ -30,7 +31,6 @@ from core.db import db
 from core.emails.options import custom_subject, sender
 from core.emails.types import all_email_types
 from core.i18n import LANGUAGES, money, site_timezone, zone
-from core.plugins import collect
 from core.sessions.models import CoachingSession, SessionDocument, SessionLink
 from core.settings import get_option
 from hooks import EmailType
@@ -94,16 +94,25 @@ def session_context(session: CoachingSession, recipient: User, fmt: Formatter) -
     """What every session email may show. Coach notes are private and never included."""
     coach = db.get(User, session.coach_id)
     client = db.get(User, session.client_id) if session.client_id else None
-    documents = db.scalars(
-        select(SessionDocument)
-        .where(SessionDocument.session_id == session.id)
-        .order_by(SessionDocument.id)
-    ).all()
-    links = db.scalars(
-        select(SessionLink)
-        .where(SessionLink.session_id == session.id)
-        .order_by(SessionLink.position, SessionLink.id)
-    ).all()
+    loaded = sa_inspect(session).dict  # batch callers preload these (selectinload)
+    documents = (
+        loaded["documents"]
+        if "documents" in loaded
+        else db.scalars(
+            select(SessionDocument)
+            .where(SessionDocument.session_id == session.id)
+            .order_by(SessionDocument.id)
+        ).all()
+    )
+    links = (
+        loaded["links"]
+        if "links" in loaded
+        else db.scalars(
+            select(SessionLink)
+            .where(SessionLink.session_id == session.id)
+            .order_by(SessionLink.position, SessionLink.id)
+        ).all()
+    )
     if recipient.role == Role.CLIENT:
         session_url = external_url("clientarea.index")
     else:
@@ -151,37 +160,45 @@ def format_subject(template: str, context: Mapping[str, Any]) -> str:
     return " ".join(subject.split())[:300]
 
 
-def _fallback_environment() -> Environment:
-    """The Jinja environment without the theme: add-ons' then core templates."""
-    folders = [str(p) for p in collect("template_folders")] + [
-        str(p)
-        for p in current_app.core_template_folders  # type: ignore[attr-defined]
-    ]
-    cache: dict[tuple[str, ...], Environment] = current_app.extensions.setdefault(
-        "coachdesk.emails.fallback", {}
+def _environment(folders: list[Path]) -> Environment:
+    """A Jinja environment reading exactly these folders, in order, kept for the app's life.
+
+    Equivalent to the site's theme → add-ons → core loader for one resolved search
+    path, but without re-resolving that path for every template of every email (the
+    worker renders thousands per pass); a theme or add-on change gives another path.
+    """
+    key = tuple(str(p) for p in folders)
+    environments: dict[tuple[str, ...], Environment] = current_app.extensions.setdefault(
+        "coachdesk.emails.environments", {}
     )
-    key = tuple(folders)
-    if key not in cache:
-        cache[key] = current_app.jinja_env.overlay(loader=FileSystemLoader(folders))
-    return cache[key]
+    if key not in environments:
+        environments[key] = current_app.jinja_env.overlay(loader=FileSystemLoader(list(key)))
+    return environments[key]
 
 
-def _theme_overrides_emails() -> bool:
-    from core.themes import active_theme
+def _search_path() -> tuple[list[Path], Path | None]:
+    """(template folders, the active theme's folder or None), resolved once per app context."""
+    if "_email_search_path" not in g:
+        from core.themes import active_theme
 
-    theme = active_theme()
-    return theme is not None and Path(theme.templates, "emails").is_dir()
+        theme = active_theme()
+        theme_folder = theme.templates if theme is not None else None
+        folders = [Path(p) for p in current_app.jinja_env.loader.search_path()]  # type: ignore[union-attr]
+        g._email_search_path = (folders, theme_folder)
+    return g._email_search_path  # type: ignore[no-any-return]
 
 
 def render_template_file(name: str, context: dict[str, Any]) -> str:
     """Render with the theme; if the theme's version fails, log it and use the core's."""
+    folders, theme_folder = _search_path()
     try:
-        return current_app.jinja_env.get_template(name).render(context)
+        return _environment(folders).get_template(name).render(context)
     except Exception:
-        if not _theme_overrides_emails():
+        if theme_folder is None or not (theme_folder / "emails").is_dir():
             raise
         log.exception("theme email template %s failed; falling back to the core template", name)
-        return _fallback_environment().get_template(name).render(context)
+        without_theme = [f for f in folders if f != theme_folder]
+        return _environment(without_theme).get_template(name).render(context)
 
 
 def _tidy(text: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import g
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from core.plugins import collect
@@ -92,11 +94,18 @@ def core_email_types() -> list[EmailType]:
 
 
 def all_email_types() -> dict[str, EmailType]:
-    """Every email type of the core and the active add-ons, by key (first declaration wins)."""
-    found: dict[str, EmailType] = {}
-    for email_type in collect("email_types"):
-        found.setdefault(email_type.key, email_type)
-    return found
+    """Every email type of the core and the active add-ons, by key (first declaration wins).
+
+    Cached per language for the app context (a request, or one worker pass).
+    """
+    cache: dict[str, dict[str, EmailType]] = g.setdefault("_email_types", {})
+    language = str(get_locale() or "")
+    if language not in cache:
+        found: dict[str, EmailType] = {}
+        for email_type in collect("email_types"):
+            found.setdefault(email_type.key, email_type)
+        cache[language] = found
+    return cache[language]
 
 
 def get_email_type(key: str) -> EmailType:

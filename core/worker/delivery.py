@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -23,7 +24,7 @@ from sqlalchemy import or_, select, update
 from core.db import db, get_database, utcnow
 from core.emails.models import EmailStatus, OutboxEmail
 from core.settings import get_option
-from core.worker.smtp import build_message, connect
+from core.worker.smtp import as_bytes, build_message, connect
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,9 @@ def deliver(ids: Sequence[int], worker: str, now: datetime) -> DrainResult:
         for index, row in enumerate(rows):
             message = build_message(row)
             try:
-                connection.send_message(message)
+                connection.sendmail(
+                    parseaddr(row.from_address)[1], [row.to_address], as_bytes(message)
+                )
             except smtplib.SMTPRecipientsRefused as exc:
                 codes = [code for code, _text in exc.recipients.values()]
                 dead = _record_failure(

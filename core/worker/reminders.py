@@ -13,6 +13,7 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import selectinload
 
 from core.accounts.models import User
 from core.db import db, get_database, utcnow
@@ -31,40 +32,46 @@ def reminder_delay() -> timedelta:
     return timedelta(hours=int(get_option("emails.reminder_delay_hours")))
 
 
-def _mark_reminded(session: CoachingSession) -> None:
-    """A plain UPDATE: reminding is not an edit, so the optimistic-lock version stays."""
+def queue_reminder(session: CoachingSession) -> OutboxEmail | None:
+    """Queue the reminder of the session's current revision (the caller marks it reminded).
+
+    A client whose address cannot receive mail is logged and skipped, so that one
+    bad address never blocks the sweep.
+    """
+    client = db.get(User, session.client_id) if session.client_id else None
+    if client is None:
+        return None
+    try:
+        return queue_email(
+            REMINDER,
+            to=client,
+            context={},
+            session=session,
+            dedupe_key=f"{REMINDER}:{session.id}:{session.schedule_revision}",
+        )
+    except InvalidAddress as exc:
+        log.error("reminder of session %s not queued: %s", session.id, exc)
+        return None
+
+
+def remind(sessions: list[CoachingSession]) -> int:
+    """Queue the reminders of claimed sessions and mark their current revision reminded.
+
+    One plain UPDATE for the batch: reminding is not an edit, so the optimistic-lock
+    version stays. The rows are locked (or SQLite's writer lock is held) until commit,
+    so the revision cannot change in between.
+    """
+    queued = sum(queue_reminder(session) is not None for session in sessions)
     table = CoachingSession.__table__
     db.execute(
         update(table)
-        .where(table.c.id == session.id)
-        .values(reminded_revision=session.schedule_revision)
+        .where(table.c.id.in_([s.id for s in sessions]))
+        .values(reminded_revision=table.c.schedule_revision)
     )
+    return queued
 
 
-def queue_reminder(session: CoachingSession) -> OutboxEmail | None:
-    """Queue the reminder of the session's current revision and mark that revision reminded.
-
-    A client whose address cannot receive mail is logged and skipped (marked too),
-    so that one bad address never blocks the sweep.
-    """
-    client = db.get(User, session.client_id) if session.client_id else None
-    row = None
-    if client is not None:
-        try:
-            row = queue_email(
-                REMINDER,
-                to=client,
-                context={},
-                session=session,
-                dedupe_key=f"{REMINDER}:{session.id}:{session.schedule_revision}",
-            )
-        except InvalidAddress as exc:
-            log.error("reminder of session %s not queued: %s", session.id, exc)
-    _mark_reminded(session)
-    return row
-
-
-def _claim_due(now: datetime, limit: int) -> list[CoachingSession]:
+def _claim_due(now: datetime, limit: int) -> tuple[list[CoachingSession], list[User]]:
     due = (
         select(CoachingSession.id)
         .where(
@@ -84,11 +91,17 @@ def _claim_due(now: datetime, limit: int) -> list[CoachingSession]:
         due = due.with_for_update(skip_locked=True)
     ids = list(db.scalars(due))
     if not ids:
-        return []
-    sessions = list(db.scalars(select(CoachingSession).where(CoachingSession.id.in_(ids))))
+        return [], []
+    sessions = list(
+        db.scalars(
+            select(CoachingSession)
+            .where(CoachingSession.id.in_(ids))
+            .options(selectinload(CoachingSession.documents), selectinload(CoachingSession.links))
+        )
+    )
     people = {s.coach_id for s in sessions} | {s.client_id for s in sessions if s.client_id}
-    db.scalars(select(User).where(User.id.in_(people))).all()  # into the identity map
-    return sessions
+    # Held by the caller for the batch: the identity map keeps objects only while referenced.
+    return sessions, list(db.scalars(select(User).where(User.id.in_(people))))
 
 
 def sweep(now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
@@ -97,10 +110,9 @@ def sweep(now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
         return 0
     queued = 0
     while True:
-        sessions = _claim_due(now or utcnow(), batch_size)
+        sessions, _people = _claim_due(now or utcnow(), batch_size)
         if not sessions:
             db.commit()
             return queued
-        for session in sessions:
-            queued += queue_reminder(session) is not None
+        queued += remind(sessions)
         db.commit()
