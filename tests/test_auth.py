@@ -174,3 +174,11 @@ def test_set_password_link_works_once(app: Flask, make_user) -> None:  # type: i
     assert app.test_client().get(f"/password/{token}").status_code == 410  # used: expired
     assert app.test_client().get("/password/forged-token").status_code == 410
     assert login(app, app.test_client(), user, "tangerine-orbit-42").status_code == 302
+
+
+def test_pages_speak_the_browsers_language(client) -> None:  # type: ignore[no-untyped-def]
+    french = client.get("/connexion", headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    assert b'<html lang="fr"' in french.data
+    assert "Mot de passe" in french.data.decode()
+    english = client.get("/connexion", headers={"Accept-Language": "en-GB"})
+    assert b'<html lang="en"' in english.data and b"Password" in english.data

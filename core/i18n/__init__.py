@@ -74,7 +74,7 @@ def init_app(app: Flask) -> None:
         time=lambda dt, fmt="short": format_time(dt, fmt) if dt else "",
         money=money,
     )
-    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
 
 
 def translation_directories(core_root: Path) -> list[str]:
