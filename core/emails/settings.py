@@ -20,7 +20,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from markupsafe import Markup
 from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAreaField
-from wtforms.validators import URL, Email, Length, NumberRange, Optional
+from wtforms.validators import URL, Email, InputRequired, Length, NumberRange, Optional
 
 from core.db import db, utcnow
 from core.emails.models import EmailStatus
@@ -73,12 +73,12 @@ class EmailSettingsForm(FlaskForm):
     reminders_enabled = BooleanField(_l("Send a reminder before each session"))
     reminder_delay_hours = IntegerField(
         _l("Hours before the session"),
-        validators=[NumberRange(*REMINDER_DELAY_RANGE)],
+        validators=[InputRequired(), NumberRange(*REMINDER_DELAY_RANGE)],
         description=_l("Between 1 and 168 (a week)."),
     )
     max_attempts = IntegerField(
         _l("Delivery attempts before giving up"),
-        validators=[NumberRange(*MAX_ATTEMPTS_RANGE)],
+        validators=[InputRequired(), NumberRange(*MAX_ATTEMPTS_RANGE)],
         description=_l("Retries wait longer each time (30 s, 1 min, 2 min… up to an hour)."),
     )
 

@@ -1,0 +1,100 @@
+"""Chromium: Settings → Emails, the outbox, the session panel, an email, forgot-password."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+
+from core.admin.setup import SETUP_COMPLETED
+from core.db import db, utcnow
+from core.emails.models import OutboxEmail
+from core.settings import set_option
+from tests.conftest import PASSWORD, browser_login, screenshot
+from tests.test_emails_support import add_session, outbox, work
+
+pytestmark = pytest.mark.browser
+
+
+def test_admin_email_settings_test_reminder_and_outbox(  # type: ignore[no-untyped-def]
+    page, live_server: str, app: Flask, make_user, mailbox
+) -> None:
+    admin = make_user("admin", first_name="Ada", last_name="Owner")
+    coach = make_user("coach", display_name="Coach Anna")
+    client = make_user("client", first_name="Kim", last_name="Lee")
+    with app.app_context():
+        set_option(SETUP_COMPLETED, True)
+        db.commit()
+    browser_login(page, live_server, app, admin.email, PASSWORD)
+    page.goto(f"{live_server}/admin/settings/emails")
+    page.fill("input[name=sender_name]", "Studio Zen")
+    page.fill("textarea[name=signature]", "See you on the mat,\nAnna")
+    page.uncheck("input[name=type_new_documents_enabled]")
+    page.click("button:has-text('Save email settings')")
+    page.wait_for_selector(".flash-success")
+    assert page.is_checked("input[name=type_reminder_enabled]")
+    assert not page.is_checked("input[name=type_new_documents_enabled]")
+    page.click("button:has-text('Send a test reminder to me')")
+    page.wait_for_selector(".flash-success")
+    assert "Test reminder sent" in page.inner_text(".flashes")
+    screenshot(page, "emails-settings")
+    assert mailbox.to(admin.email)
+
+    # An email as the client sees it.
+    session_id = add_session(
+        app, coach.id, client.id, starts_at=utcnow() + timedelta(hours=5), title="Mobility"
+    )
+    work(app)
+    reminder = next(e for e in outbox(app) if e.session_id == session_id)
+    email_page = page.context.new_page()
+    email_page.set_content(reminder.body_html)
+    screenshot(email_page, "emails-reminder-email")
+    email_page.close()
+
+    with app.app_context():
+        failed = db.get(OutboxEmail, reminder.id)
+        failed.status, failed.last_error = "dead", "550 5.1.1 mailbox unavailable"
+        db.commit()
+    page.goto(f"{live_server}/admin/outbox")
+    assert "550 5.1.1 mailbox unavailable" in page.inner_text("main")
+    screenshot(page, "emails-outbox")
+    page.click("button:has-text('Retry now')")
+    page.wait_for_selector(".flash-success")
+    assert db_status(app, reminder.id) == "pending"
+
+
+def db_status(app: Flask, email_id: int) -> str:
+    with app.app_context():
+        return db.get(OutboxEmail, email_id).status
+
+
+def test_coach_sends_the_confirmation_from_the_session_panel(  # type: ignore[no-untyped-def]
+    page, live_server: str, app: Flask, make_user
+) -> None:
+    coach = make_user("coach")
+    client = make_user("client")
+    session_id = add_session(app, coach.id, client.id)
+    browser_login(page, live_server, app, coach.email, PASSWORD)
+    page.goto(f"{live_server}/coach/sessions/{session_id}")
+    panel = page.locator(".email-panel")
+    assert "Not confirmed yet" in panel.inner_text()
+    panel.locator("button:has-text('Send confirmation')").click()
+    page.wait_for_selector(".flash-success")
+    panel = page.locator(".email-panel")
+    assert "Booking confirmation" in panel.inner_text()
+    assert panel.locator("button:has-text('Send confirmation')").count() == 0
+    panel.scroll_into_view_if_needed()
+    screenshot(page, "emails-session-panel")
+
+
+def test_forgot_password_page(page, live_server: str, app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user("client")
+    page.goto(f"{live_server}/{app.config['SLUGS']['login']}")
+    page.click("text=Forgot your password?")
+    screenshot(page, "emails-forgot-password")
+    page.fill("input[name=email]", user.email)
+    page.click("button[type=submit]")
+    page.wait_for_selector(".flash-success")
+    assert "If an account uses this address" in page.inner_text("body")
+    assert [e.email_type for e in outbox(app)] == ["password_reset"]
