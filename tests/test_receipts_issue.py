@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from pypdf import PdfReader
@@ -206,3 +206,18 @@ def test_history_page_reaches_the_receipt(app: Flask, as_role, make_user) -> Non
     html = browser.get("/accueil-client/history").get_data(as_text=True)
     assert f'href="/receipts/{sid}"' in html
     assert load(app, sid).payment_status == "paid"
+
+
+def test_several_payments_add_up_on_one_receipt(app: Flask, as_role, make_user) -> None:
+    from core.payments.service import record_payment
+
+    browser, client = as_role(Role.CLIENT)
+    coach = make_user(Role.COACH)
+    sid = add_session(app, client, coach, starts_at=PAST, price_amount=9000)
+    with app.app_context():
+        session = db.get(CoachingSession, sid)
+        record_payment(session, method="cash", amount=4000, paid_at=PAST + timedelta(days=1))
+        record_payment(session, method="card", amount=5000, paid_at=PAST + timedelta(days=2))
+        db.commit()
+    text = pdf_text(browser.get(f"/receipts/{sid}.pdf").data)
+    assert "€90.00" in text and "Card" in text and "March 12, 2026" in text

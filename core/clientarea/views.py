@@ -103,14 +103,11 @@ def cancel(session_id: int) -> ResponseReturnValue:
     """GET: ask to confirm. POST: re-check the window and the version, then cancel."""
     session = _own_session(session_id, joinedload(CoachingSession.coach))
     now = utcnow()
-    if request.method == "GET":
-        if not client_can_cancel(session, now):
-            flash(_refusal(session), "error")
-            return _sessions_tab()
-        return render_template("clientarea/cancel.html", session=session)
     if not client_can_cancel(session, now):
         flash(_refusal(session), "error")
         return _sessions_tab()
+    if request.method == "GET":
+        return render_template("clientarea/cancel.html", session=session)
     if request.form.get("version") != str(session.version):
         flash(
             _(

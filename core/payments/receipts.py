@@ -29,7 +29,7 @@ from typing import Any
 
 from babel.dates import format_date, format_time
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -70,16 +70,19 @@ def issue_receipt(session: CoachingSession) -> Receipt:
     """
     if session.payment_status != PaymentStatus.PAID.value:
         raise ReceiptError("only a paid session has a receipt")
-    payment = db.scalar(
-        select(Payment)
-        .where(Payment.session_id == session.id)
-        .order_by(Payment.paid_at.desc(), Payment.id.desc())
-        .limit(1)
+    payments = list(
+        db.scalars(
+            select(Payment)
+            .where(Payment.session_id == session.id)
+            .order_by(Payment.paid_at.desc(), Payment.id.desc())
+        )
     )
     client = db.get(User, session.client_id) if session.client_id else None
     coach = db.get(User, session.coach_id)
-    if payment is None or client is None:
+    if not payments or client is None:
         raise ReceiptError("a receipt needs a payment and a client")
+    payment = payments[0]  # the latest: its method and date are printed
+    amount = sum(p.amount for p in payments if p.currency == payment.currency)
     for _attempt in range(MAX_ATTEMPTS):
         existing = db.scalar(select(Receipt).where(Receipt.session_id == session.id))
         if existing is not None:
@@ -92,7 +95,7 @@ def issue_receipt(session: CoachingSession) -> Receipt:
             client_id=client.id,
             payment_id=payment.id,
             issued_at=issued_at,
-            data=_frozen(number, issued_at, session, client, coach, payment),
+            data=_frozen(number, issued_at, session, client, coach, payment, amount),
         )
         try:
             with db.begin_nested():
@@ -110,13 +113,18 @@ def _frozen(
     client: User,
     coach: User | None,
     payment: Payment,
+    amount: int,
 ) -> dict[str, Any]:
-    """Everything a receipt prints, as plain JSON values."""
+    """Everything a receipt prints, as plain JSON values.
+
+    Language: the client's own, else the language of whoever causes the issue.
+    """
+    locale = client.locale or str(get_locale() or "en")
     site_zone = str(get_option("general.timezone"))
     return {
         "number": number,
         "issued_at": issued_at.isoformat(),
-        "locale": client.locale if client.locale in LANGUAGES else "en",
+        "locale": locale if locale in LANGUAGES else "en",
         "timezone": client.timezone or site_zone,
         "business": {
             "name": get_option("receipts.business_name") or get_option("general.site_name"),
@@ -134,7 +142,7 @@ def _frozen(
             "location": session.location,
         },
         "payment": {
-            "amount": payment.amount,
+            "amount": amount,
             "currency": payment.currency,
             "method": payment.method,
             "provider": _provider_label(payment.provider),
