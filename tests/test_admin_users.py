@@ -23,11 +23,15 @@ def reload(app: Flask, user_id: int) -> User:
         return user
 
 
-def welcome_emails(app: Flask) -> list[str]:
+def emails_of_type(app: Flask, email_type: str) -> list[str]:
     with app.app_context():
         return list(
-            db.scalars(select(OutboxEmail.to_address).where(OutboxEmail.email_type == "welcome"))
+            db.scalars(select(OutboxEmail.to_address).where(OutboxEmail.email_type == email_type))
         )
+
+
+def welcome_emails(app: Flask) -> list[str]:
+    return emails_of_type(app, "welcome")
 
 
 @pytest.fixture
@@ -172,3 +176,19 @@ def test_user_pages_are_for_admins_only(
         deny = post(app, web, f"/admin/users/{target.id}/active", {"action": "deactivate"})
         assert deny.status_code == 403
     assert reload(app, target.id).is_active
+
+
+def test_login_details_can_be_sent_later(
+    admin: tuple[Any, User], app: Flask, make_user: Callable[..., User]
+) -> None:
+    web, _ = admin
+    coach = make_user(Role.COACH, email="later@example.test", password=None)
+    response = post(app, web, f"/admin/users/{coach.id}/login-details")
+    assert response.status_code == 302
+    assert welcome_emails(app) == ["later@example.test"]
+    with_password = make_user(Role.COACH, email="known@example.test")
+    post(app, web, f"/admin/users/{with_password.id}/login-details")
+    assert emails_of_type(app, "password_reset") == ["known@example.test"]
+    post(app, web, f"/admin/users/{coach.id}/active", {"action": "deactivate"})
+    post(app, web, f"/admin/users/{coach.id}/login-details")
+    assert welcome_emails(app) == ["later@example.test"]  # nothing for an inactive account

@@ -18,7 +18,7 @@ from core.accounts.service import create_user, find_by_email
 from core.admin.blueprint import bp, choices, paginate
 from core.admin.settings import strip
 from core.db import db
-from core.emails.accounts import send_login_details
+from core.emails.accounts import send_login_details, send_password_reset
 
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 STAFF_ROLES = (Role.ADMIN.value, Role.COACH.value)
@@ -175,6 +175,26 @@ def user_active(user_id: int) -> ResponseReturnValue:
     else:
         flash(_("Unknown action."), "error")
     db.commit()
+    return _back_to_list()
+
+
+@bp.route("/users/<int:user_id>/login-details", methods=["POST"])
+@admin_required
+def user_login_details(user_id: int) -> ResponseReturnValue:
+    """Email a link to choose a password: the welcome email until one is set, else a reset.
+
+    The password itself is never sent nor shown.
+    """
+    user = db.get(User, user_id) or abort(404)
+    if not user.is_active:
+        flash(_("Reactivate %(name)s first.", name=user.full_name), "error")
+        return _back_to_list()
+    if user.password_hash is None:
+        send_login_details(user)
+    else:
+        send_password_reset(user)
+    db.commit()
+    flash(_("%(name)s was emailed a link to set a password.", name=user.full_name), "success")
     return _back_to_list()
 
 
