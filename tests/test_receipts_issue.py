@@ -221,3 +221,12 @@ def test_several_payments_add_up_on_one_receipt(app: Flask, as_role, make_user) 
         db.commit()
     text = pdf_text(browser.get(f"/receipts/{sid}.pdf").data)
     assert "€90.00" in text and "Card" in text and "March 12, 2026" in text
+
+
+def test_pdf_text_stays_within_the_built_in_fonts() -> None:
+    from core.payments.receipts import pdf_safe
+
+    assert pdf_safe("9:00\u202fAM · 1\u202f234,00\u00a0€") == "9:00\u00a0AM · 1\u00a0234,00\u00a0€"
+    assert pdf_safe("Łukasz Wałęsa") == "Lukasz Walesa"
+    assert pdf_safe("Zoé Noël — Straße") == "Zoé Noël — Straße"
+    assert pdf_safe("東京") == "??"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import io
 import mimetypes
+import unicodedata
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -257,16 +258,43 @@ def receipt_filename(receipt: Receipt) -> str:
     return f"receipt-{receipt.data['number']:06d}.pdf"
 
 
+def pdf_safe(text: str) -> str:
+    """Text the built-in PDF fonts can draw (they cover Windows-1252: €, accents, no-break space).
+
+    CLDR formats put narrow no-break spaces in times and amounts; other characters
+    outside the fonts fall back to their unaccented form, or '?'.
+    """
+    text = text.replace("\u202f", "\u00a0")
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return "".join(_fallback(c) for c in text)
+    return text
+
+
+#: Letters that do not decompose into a base letter plus an accent.
+_PLAIN = {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i", "ŀ": "l"}
+
+
+def _fallback(char: str) -> str:
+    try:
+        char.encode("cp1252")
+    except UnicodeEncodeError:
+        plain = unicodedata.normalize("NFKD", _PLAIN.get(char, char))
+        return plain.encode("ascii", "ignore").decode() or "?"
+    return char
+
+
 def render_pdf(receipt: Receipt) -> bytes:
     """The receipt as an A4 PDF (reportlab; built-in Helvetica prints € and accents)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
-    from reportlab.lib.utils import ImageReader
+    from reportlab.lib.utils import ImageReader, simpleSplit
     from reportlab.pdfgen.canvas import Canvas
 
     with in_receipt_locale(receipt):
         view = receipt_view(receipt)
-        labels = {
+        labels: dict[str, str] = {
             "receipt": _("Receipt"),
             "number": _("Receipt no. %(number)s", number=view["number"]),
             "issued": _("Issued on %(date)s", date=view["issued"]),
@@ -283,12 +311,20 @@ def render_pdf(receipt: Receipt) -> bytes:
         }
     buffer = io.BytesIO()
     pdf = Canvas(buffer, pagesize=A4, pageCompression=1)
-    pdf.setTitle(labels["number"])
-    pdf.setAuthor(view["business"]["name"])
+    pdf.setTitle(pdf_safe(labels["number"]))
+    pdf.setAuthor(pdf_safe(view["business"]["name"]))
     width, height = A4
     left, right = 20 * mm, width - 20 * mm
-    y = height - 25 * mm
+    value_left = left + 45 * mm
 
+    def write(
+        x: float, y: float, text: str, size: int = 10, bold: bool = False, end: bool = False
+    ) -> None:
+        """One line of text; ``end`` aligns its right edge on ``x``."""
+        pdf.setFont("Helvetica-Bold" if bold else "Helvetica", size)
+        (pdf.drawRightString if end else pdf.drawString)(x, y, pdf_safe(text))
+
+    y = height - 25 * mm
     logo = logo_file(view["business"]["logo"])
     if logo is not None:
         image = ImageReader(str(logo))
@@ -297,37 +333,29 @@ def render_pdf(receipt: Receipt) -> bytes:
         w = min(50 * mm, iw * h / ih)
         pdf.drawImage(image, right - w, y - h + 6 * mm, w, h, preserveAspectRatio=True, mask="auto")
 
-    pdf.setFont("Helvetica-Bold", 15)
-    pdf.drawString(left, y, view["business"]["name"])
-    pdf.setFont("Helvetica", 10)
-    for line in view["address_lines"]:
+    write(left, y, view["business"]["name"], size=15, bold=True)
+    lines = view["address_lines"] + ([labels["tax_id"]] if view["business"]["tax_id"] else [])
+    for line in lines:
         y -= 5 * mm
-        pdf.drawString(left, y, line)
-    if view["business"]["tax_id"]:
-        y -= 5 * mm
-        pdf.drawString(left, y, labels["tax_id"])
+        write(left, y, line)
 
     y -= 16 * mm
-    pdf.setFont("Helvetica-Bold", 20)
-    pdf.drawString(left, y, labels["receipt"])
-    pdf.setFont("Helvetica", 10)
-    pdf.drawRightString(right, y + 2 * mm, labels["number"])
-    pdf.drawRightString(right, y - 3 * mm, labels["issued"])
+    write(left, y, labels["receipt"], size=20, bold=True)
+    write(right, y + 2 * mm, labels["number"], end=True)
+    write(right, y - 3 * mm, labels["issued"], end=True)
 
     y -= 14 * mm
-    pdf.setFont("Helvetica-Bold", 10)
-    pdf.drawString(left, y, labels["billed"])
-    pdf.setFont("Helvetica", 10)
+    write(left, y, labels["billed"], bold=True)
     for line in (view["client"]["name"], view["client"]["email"]):
         y -= 5 * mm
-        pdf.drawString(left, y, line)
+        write(left, y, line)
 
     y -= 12 * mm
     rows = [
         (labels["session"], view["title"]),
         (labels["date"], f"{view['when']} ({view['timezone']})"),
         (labels["duration"], view["duration"]),
-        (labels["location"], view["location"] or ""),
+        (labels["location"], view["location"]),
         (labels["coach"], view["coach"]),
         (labels["method"], view["method"]),
         (labels["paid"], view["paid"]),
@@ -338,16 +366,16 @@ def render_pdf(receipt: Receipt) -> bytes:
         if not value:
             continue
         y -= 7 * mm
-        pdf.setFont("Helvetica-Bold", 10)
-        pdf.drawString(left, y, label)
-        pdf.setFont("Helvetica", 10)
-        pdf.drawString(left + 45 * mm, y, str(value)[:90])
+        write(left, y, label, bold=True)
+        wrapped = simpleSplit(pdf_safe(str(value)), "Helvetica", 10, right - value_left)
+        for n, part in enumerate(wrapped):
+            write(value_left, y - n * 4.5 * mm, part)
+        y -= (len(wrapped) - 1) * 4.5 * mm
     y -= 6 * mm
     pdf.line(left, y, right, y)
     y -= 10 * mm
-    pdf.setFont("Helvetica-Bold", 13)
-    pdf.drawString(left, y, labels["total"])
-    pdf.drawRightString(right, y, view["amount"])
+    write(left, y, labels["total"], size=13, bold=True)
+    write(right, y, view["amount"], size=13, bold=True, end=True)
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()

@@ -130,6 +130,9 @@ def test_client_goes_through_the_whole_area(page, live_server: str, app: Flask, 
     page.wait_for_url(f"**/receipts/{ids['past1']}")
     assert "Receipt no. 000001" in page.content()
     screenshot(page, "clientarea-receipt")
+    page.emulate_media(media="print")
+    screenshot(page, "clientarea-receipt-print")
+    page.emulate_media(media="screen")
     page.go_back()
 
     page.get_by_role("link", name="My profile").first.click()
