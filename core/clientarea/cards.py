@@ -64,7 +64,7 @@ def core_cards(client: User) -> list[StatCard]:
             else None,
             order=10,
         ),
-        StatCard("completed", _("Completed"), str(stats.completed), order=20),
+        StatCard("completed", _("Completed sessions"), str(stats.completed), order=20),
         StatCard("time", _("Time spent"), duration_text(stats.minutes_completed), order=30),
         StatCard(
             "next",

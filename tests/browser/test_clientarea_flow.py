@@ -189,3 +189,18 @@ def test_cancelling_works_with_javascript_off(browser, live_server: str, app: Fl
         context.close()
     with app.app_context():
         assert db.get(CoachingSession, later).status == "cancelled"
+
+
+def test_french_client_area(page, live_server: str, app: Flask, scene) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        db.get(User, scene["client"].id).locale = "fr"
+        db.commit()
+    browser_login(page, live_server, app, scene["client"].email, PASSWORD)
+    page.wait_for_url(f"{live_server}/accueil-client/sessions")
+    content = page.content()
+    assert "Mes séances" in content and "Ajouter à l’agenda" in content
+    assert "45,00" in content  # French money format
+    screenshot(page, "clientarea-sessions-fr")
+    page.goto(f"{live_server}/accueil-client/payments")
+    assert "Total dû" in page.content()
+    screenshot(page, "clientarea-payments-fr")
