@@ -26,6 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,6 +134,20 @@ def seed(past: int, upcoming: int) -> tuple[str, list[int]]:
     return client.email, paid_ids
 
 
+def sign_in(app: Any, email: str) -> Any:
+    """A test client signed in through the real login form (password :data:`PASSWORD`)."""
+    browser = app.test_client()
+    with browser.session_transaction() as session:
+        session["csrf_token"] = "bench"
+    token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps("bench")
+    response = browser.post(
+        "/" + app.config["SLUGS"]["login"],
+        data={"email": email, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302, f"login failed for {email}"
+    return browser
+
+
 def percentiles(values: list[float]) -> tuple[float, float]:
     """(median, 95th percentile)."""
     ordered = sorted(values)
@@ -184,17 +199,7 @@ def main() -> None:
             email, paid_ids = seed(args.past, args.upcoming)
         timed = Timed(app.wsgi_app)
         app.wsgi_app = timed  # type: ignore[method-assign]
-        browser = app.test_client()
-        with browser.session_transaction() as session:
-            session["csrf_token"] = "bench"
-        from itsdangerous import URLSafeTimedSerializer
-
-        token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps("bench")
-        login = browser.post(
-            "/" + app.config["SLUGS"]["login"],
-            data={"email": email, "password": PASSWORD, "csrf_token": token},
-        )
-        assert login.status_code == 302, "login failed"
+        browser = sign_in(app, email)
         area = "/" + app.config["SLUGS"]["client_area"]
 
         print(
