@@ -12,7 +12,8 @@ import pytest
 from flask import Flask
 
 from core.accounts.models import Role
-from core.settings import get_option
+from core.db import db
+from core.settings import get_option, set_option
 from tests.conftest import post
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -201,12 +202,15 @@ def test_settings_are_for_admins_only(as_role: Callable[..., Any]) -> None:
 
 
 def test_general_hides_client_cards_and_sets_admin_scope(admin: Any, app: Flask) -> None:
+    with app.app_context():
+        set_option("clientarea.hidden_cards", ["inactive-addon-card"])
+        db.commit()
     html = admin.get("/admin/settings/general").get_data(as_text=True)
     assert "checked" in checkbox(html, "card-total")  # every card shows by default
     form = general(admin_scope="own")
     form.update({"card-total": "y", "card-completed": "y", "card-time": "y", "card-next": "y"})
     assert post(app, admin, "/admin/settings/general", form).status_code == 302
-    assert option(app, "clientarea.hidden_cards") == ["spent"]
+    assert option(app, "clientarea.hidden_cards") == ["inactive-addon-card", "spent"]
     assert option(app, "coach.admin_scope") == "own"
     html = admin.get("/admin/settings/general").get_data(as_text=True)
     assert "checked" not in checkbox(html, "card-spent")

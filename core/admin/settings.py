@@ -35,7 +35,7 @@ from core.accounts.access import admin_required
 from core.accounts.permissions import CAPABILITIES
 from core.admin.blueprint import bp, choices
 from core.admin.logos import logo_field, logo_url, replace_logo
-from core.clientarea.cards import card_choices, set_hidden_cards
+from core.clientarea.cards import HIDDEN_CARDS, card_choices, set_hidden_cards
 from core.coach.queries import ADMIN_SCOPES
 from core.db import db
 from core.i18n import is_valid_timezone
@@ -247,9 +247,15 @@ class GeneralForm(OptionForm):
         super().save()
         if "receipt_logo" in self:
             replace_logo(self, "receipt_logo", "receipts.logo", absolute=True)
-        cards = [name for name in self._fields if name.startswith(CARD_PREFIX)]
-        if cards:
-            set_hidden_cards([n.removeprefix(CARD_PREFIX) for n in cards if not self[n].data])
+        boxes = {
+            n.removeprefix(CARD_PREFIX): self[n].data
+            for n in self._fields
+            if n.startswith(CARD_PREFIX)
+        }
+        if boxes:
+            # Cards of add-ons inactive right now are not on the form: keep their choice.
+            kept = [key for key in get_option(HIDDEN_CARDS) if key not in boxes]
+            set_hidden_cards(kept + [key for key, shown in boxes.items() if not shown])
 
 
 def checkbox_form(base: type[OptionForm], boxes: dict[str, Any], checked: set[str]) -> Any:
