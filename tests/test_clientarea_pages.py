@@ -541,3 +541,55 @@ def test_long_lists_are_paginated(app: Flask, people) -> None:
     assert "Ahead 22" in second and "Ahead 00" not in second
     payments = panel(AREA + "/payments?page=2")
     assert "Ahead 22" in payments and "€1,150.00" in payments  # the total counts every page
+
+
+def test_add_ons_bring_tabs_and_cards_through_the_hooks(app: Flask, people) -> None:
+    from core.clientarea.cards import HIDDEN_CARDS, card_choices
+    from hooks import StatCard, Tab, hookimpl
+
+    class Physical:
+        @hookimpl
+        def client_area_tabs(self, client: User) -> list[Tab]:
+            return [Tab("physical", "Measurements", lambda: "<p>Weight: 70 kg</p>", order=40)]
+
+        @hookimpl
+        def client_statistics_cards(self, client: User) -> list[StatCard]:
+            return [StatCard("weight", "Weight", "70 kg", order=60)]
+
+    browser, client, _coach = people
+    host = app.extensions["coachdesk.plugins"]
+    addon = Physical()
+    host.register_core(addon, "test-physical")
+    try:
+        html = browser.get(AREA + "/physical").get_data(as_text=True)
+        assert "Weight: 70 kg" in html and ">Measurements<" in html
+        cards = html.split('class="stat-cards"')[1].split("</dl>")[0]
+        assert "70 kg" in cards and "Total spent" in cards  # a new card shows by default
+        tabs = html.split('class="tabs"')[1].split("</nav>")[0]
+        assert tabs.index("History") < tabs.index("Measurements") < tabs.index("My profile")
+        with app.test_request_context(), app.app_context():
+            assert ("weight", "Weight", True) in card_choices(db.get(User, client.id))
+            set_option(HIDDEN_CARDS, ["weight"])
+            db.commit()
+        cards = (
+            browser.get(AREA + "/physical").get_data(as_text=True).split('class="stat-cards"')[1]
+        )
+        assert "70 kg" not in cards.split("</dl>")[0]
+    finally:
+        host.pm.unregister(plugin=addon)
+    assert browser.get(AREA + "/physical").status_code == 404
+
+
+def test_feed_marks_cancelled_and_moved_sessions(app: Flask, people, client: FlaskClient) -> None:
+    browser, user, coach = people
+    moved = add_session(app, user, coach, title="Moved", schedule_revision=3)
+    dropped = add_session(app, user, coach, title="Dropped", status="cancelled")
+    post(app, browser, AREA + "/profile", {"action": "feed-create"})
+    with app.app_context():
+        token = db.get(User, user.id).calendar_token
+    events = {
+        str(e["uid"]): e
+        for e in Calendar.from_ical(client.get(f"/calendar/{token}.ics").data).walk("VEVENT")
+    }
+    assert events[f"session-{moved}@127.0.0.1"]["sequence"] == 3
+    assert str(events[f"session-{dropped}@127.0.0.1"]["status"]) == "CANCELLED"
