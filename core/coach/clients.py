@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from core.accounts.access import staff_required
 from core.accounts.models import CoachClient, Role, User
@@ -68,8 +68,6 @@ def search_clause(text: str) -> ColumnElement[bool]:
                 ),
             )
         )
-    from sqlalchemy import and_
-
     return and_(*clauses)
 
 
@@ -81,18 +79,17 @@ def clients() -> ResponseReturnValue:
     sort = request.args.get("sort", "name")
     sort = sort if sort in SORTS else "name"
     next_session = _next_session_column().label("next_session")
-    query = clients_query(current_user).add_columns(
-        next_session, _session_count_column().label("sessions")
-    )
+    rows = clients_query(current_user)
     if q:
-        query = query.where(search_clause(q))
+        rows = rows.where(search_clause(q))
+    query = rows.add_columns(next_session, _session_count_column().label("sessions"))
     order = {
         "name": [User.last_name, User.first_name, User.id],
         "-name": [User.last_name.desc(), User.first_name.desc(), User.id.desc()],
         "next": [next_session.is_(None), next_session, User.id],
         "recent": [User.created_at.desc(), User.id.desc()],
     }[sort]
-    page = paginate(query.order_by(*order), page_arg(), PER_PAGE, scalars=False)
+    page = paginate(query.order_by(*order), page_arg(), PER_PAGE, scalars=False, count_query=rows)
     return render_template(
         "coach/clients.html",
         page=page,

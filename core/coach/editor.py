@@ -37,9 +37,9 @@ from core.sessions.models import CoachingSession, SessionDocument
 from core.sessions.service import (
     SessionData,
     SessionRuleError,
-    StaleSessionError,
     create_session,
     local_to_utc,
+    stale_message,
     update_session,
     validate_session_data,
 )
@@ -244,7 +244,7 @@ def save(form: SessionForm, session: CoachingSession | None) -> int | None:
         return None
     except StaleDataError:
         _undo(stored)
-        form.form_errors.append(str(StaleSessionError(_stale_message())))
+        form.form_errors.append(stale_message())
         return None
     if not notifying:
         flash(_("Saved. No email was sent."), "success")
@@ -253,13 +253,6 @@ def save(form: SessionForm, session: CoachingSession | None) -> int | None:
     else:
         flash(_("Saved. The client already knows all this: no email was needed."), "info")
     return session.id
-
-
-def _stale_message() -> str:
-    return _(
-        "Someone else changed this session while you were editing it. "
-        "Your changes were not saved: reload to see the new version."
-    )
 
 
 def _int(value: Any) -> int:

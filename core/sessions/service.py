@@ -41,6 +41,14 @@ class StaleSessionError(SessionRuleError):
     """The session changed since the form was opened (optimistic lock)."""
 
 
+def stale_message() -> str:
+    """What a refused concurrent edit tells the user."""
+    return _(
+        "Someone else changed this session while you were editing it. "
+        "Your changes were not saved: reload to see the new version."
+    )
+
+
 def cancellation_deadline(session: CoachingSession) -> datetime:
     """Last instant at which the client may cancel on their own (an instant: DST-proof)."""
     hours = int(get_option("general.cancellation_window_hours"))
@@ -200,12 +208,7 @@ def update_session(
     ``session.links`` must be loaded. The caller commits.
     """
     if session.version != expected_version:
-        raise StaleSessionError(
-            _(
-                "Someone else changed this session while you were editing it. "
-                "Your changes were not saved: reload to see the new version."
-            )
-        )
+        raise StaleSessionError(stale_message())
     errors = validate_session_data(data)
     if errors:
         raise SessionRuleError(" ".join(errors.values()))
