@@ -69,6 +69,8 @@ class CoachingSession(Base):
         Index("ix_coaching_sessions_coach_start", "coach_id", "starts_at"),
         Index("ix_coaching_sessions_client_start", "client_id", "starts_at"),
         Index("ix_coaching_sessions_starts_at", "starts_at"),
+        # Which clients a coach reaches: one index probe per client (access.py).
+        Index("ix_coaching_sessions_coach_client", "coach_id", "client_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -240,6 +240,10 @@ def upgrade() -> None:
             "ix_coaching_sessions_coach_start", ["coach_id", "starts_at"], unique=False
         )
         batch_op.create_index("ix_coaching_sessions_starts_at", ["starts_at"], unique=False)
+        # Which clients a coach reaches (access.reachable_clients_clause): one index probe each.
+        batch_op.create_index(
+            "ix_coaching_sessions_coach_client", ["coach_id", "client_id"], unique=False
+        )
 
     op.create_table(
         "outbox_emails",
@@ -446,6 +450,7 @@ def downgrade() -> None:
 
     op.drop_table("outbox_emails")
     with op.batch_alter_table("coaching_sessions", schema=None) as batch_op:
+        batch_op.drop_index("ix_coaching_sessions_coach_client")
         batch_op.drop_index("ix_coaching_sessions_starts_at")
         batch_op.drop_index("ix_coaching_sessions_coach_start")
         batch_op.drop_index("ix_coaching_sessions_client_start")
