@@ -89,7 +89,7 @@ def clients() -> ResponseReturnValue:
         "next": [next_session.is_(None), next_session, User.id],
         "recent": [User.created_at.desc(), User.id.desc()],
     }[sort]
-    page = paginate(query.order_by(*order), page_arg(), PER_PAGE, scalars=False, count_query=rows)
+    page = paginate(query.order_by(*order), page_arg(), PER_PAGE, scalars=False)
     return render_template(
         "coach/clients.html",
         page=page,

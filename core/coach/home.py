@@ -21,12 +21,14 @@ from core.coach.queries import (
     sessions_query,
     viewer_zone,
 )
-from core.db import db, utcnow
+from core.db import utcnow
 from core.plugins import collect
 from core.sessions.models import OPEN_STATUSES, CoachingSession, SessionStatus
 from core.settings import get_option
 
 PER_PAGE = 20
+#: Cards shown for today before "see them all in the calendar" (a busy admin has hundreds).
+TODAY_LIMIT = 30
 HOME_TABS = ("upcoming", "statistics")
 
 
@@ -68,10 +70,10 @@ def upcoming_context() -> dict[str, object]:
     today = local_today(tz, now)
     start, tomorrow = day_start(today, tz), day_start(today + timedelta(days=1), tz)
     base = sessions_query(current_user).order_by(CoachingSession.starts_at, CoachingSession.id)
-    todays = list(
-        db.scalars(
-            base.where(CoachingSession.starts_at >= start, CoachingSession.starts_at < tomorrow)
-        ).unique()
+    todays = paginate(
+        base.where(CoachingSession.starts_at >= start, CoachingSession.starts_at < tomorrow),
+        1,
+        TODAY_LIMIT,
     )
     later = paginate(
         base.where(

@@ -87,24 +87,17 @@ class Page:
         self.pages = max(1, -(-total // per_page))
 
 
-def paginate(
-    query: Select[Any],
-    page: int,
-    per_page: int,
-    *,
-    scalars: bool = True,
-    count_query: Select[Any] | None = None,
-) -> Page:
+def paginate(query: Select[Any], page: int, per_page: int, *, scalars: bool = True) -> Page:
     """Two queries (count, then the page), whatever the table size. Page numbers are clamped.
 
-    ``count_query`` counts the same rows more cheaply (without per-row subqueries).
+    The count keeps only the query's FROM and WHERE: no eager joins, no per-row subqueries.
     """
     from sqlalchemy import func
 
     from core.db import db
 
-    counted = (count_query if count_query is not None else query).order_by(None).subquery()
-    total = int(db.scalar(select(func.count()).select_from(counted)) or 0)
+    counting = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    total = int(db.scalar(counting) or 0)
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     paged = query.limit(per_page).offset((page - 1) * per_page)
