@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
 
 from core.accounts.models import CoachClient
 from core.db import db, utcnow
-from core.sessions.models import CoachingSession
+from tests.test_emails_support import add_session as emails_add_session
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -19,31 +19,18 @@ def tomorrow_at_ten() -> datetime:
 
 
 def add_session(app: Flask, coach_id: int, client_id: int | None, **fields: Any) -> int:
-    """Commit a session (tomorrow 10:00 UTC, booked, 60 €) and return its id."""
-    values: dict[str, Any] = {
-        "coach_id": coach_id,
-        "client_id": client_id,
+    """Commit a session (tomorrow 10:00 UTC, booked, 60 €; an open slot without client)."""
+    defaults: dict[str, Any] = {
         "title": "Session",
         "starts_at": tomorrow_at_ten(),
-        "duration_minutes": 60,
+        "location": None,
         "price_amount": 6000,
-        "currency": "EUR",
         "status": "booked" if client_id else "available",
-        "created_by_id": coach_id,
     }
-    values.update(fields)
-    with app.app_context():
-        session = CoachingSession(**values)
-        db.add(session)
-        db.commit()
-        return session.id
+    return emails_add_session(app, coach_id, client_id, **{**defaults, **fields})
 
 
 def assign(app: Flask, coach_id: int, client_id: int) -> None:
     with app.app_context():
         db.add(CoachClient(coach_id=coach_id, client_id=client_id))
         db.commit()
-
-
-def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)

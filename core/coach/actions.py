@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 
 from flask import abort, flash, render_template, request, url_for
@@ -58,23 +59,38 @@ def apply_payment_form(session: CoachingSession, form: PaymentForm) -> None:
     )
 
 
+def quick_change(
+    valid: bool,
+    change: Callable[[], None],
+    invalid_message: str,
+    done_message: Callable[[], str],
+) -> ResponseReturnValue:
+    """Apply one change from a card and come back: refusals flash why, nothing is kept."""
+    if not valid:
+        flash(invalid_message, "error")
+    else:
+        try:
+            change()
+        except SessionRuleError as exc:
+            db.rollback()
+            flash(str(exc), "error")
+        else:
+            if commit_or_flash():
+                flash(done_message(), "success")
+    return back(url_for("coach.home"))
+
+
 @bp.route("/coach/sessions/<int:session_id>/status", methods=["POST"])
 @staff_required
 def session_status(session_id: int) -> ResponseReturnValue:
     session = editable_session(session_id)
     form = StatusForm()
-    if not form.validate_on_submit():
-        flash(_("Choose a valid status."), "error")
-        return back(url_for("coach.home"))
-    try:
-        change_status(session, form.status.data or "", current_user)
-    except SessionRuleError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-        return back(url_for("coach.home"))
-    if commit_or_flash():
-        flash(_("Status of “%(title)s” updated.", title=session.title), "success")
-    return back(url_for("coach.home"))
+    return quick_change(
+        form.validate_on_submit(),
+        lambda: change_status(session, form.status.data or "", current_user),
+        _("Choose a valid status."),
+        lambda: _("Status of “%(title)s” updated.", title=session.title),
+    )
 
 
 @bp.route("/coach/sessions/<int:session_id>/payment", methods=["POST"])
@@ -82,18 +98,12 @@ def session_status(session_id: int) -> ResponseReturnValue:
 def session_payment(session_id: int) -> ResponseReturnValue:
     session = editable_session(session_id)
     form = PaymentForm()
-    if not form.validate_on_submit():
-        flash(_("Choose a valid payment status, method and date."), "error")
-        return back(url_for("coach.home"))
-    try:
-        apply_payment_form(session, form)
-    except SessionRuleError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-        return back(url_for("coach.home"))
-    if commit_or_flash():
-        flash(_("Payment of “%(title)s” updated.", title=session.title), "success")
-    return back(url_for("coach.home"))
+    return quick_change(
+        form.validate_on_submit(),
+        lambda: apply_payment_form(session, form),
+        _("Choose a valid payment status, method and date."),
+        lambda: _("Payment of “%(title)s” updated.", title=session.title),
+    )
 
 
 @bp.route("/coach/sessions/<int:session_id>/delete", methods=["GET", "POST"])
