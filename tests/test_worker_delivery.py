@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import ssl
 import subprocess
-import threading
+import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -153,7 +156,7 @@ def test_cli_worker_once_and_scheduler(app: Flask, make_user, mailbox) -> None:
         for _ in range(100):
             if len(mailbox.messages) == 2:
                 break
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
     finally:
         scheduler.shutdown(wait=True)
     assert len(mailbox.messages) == 2
@@ -241,3 +244,38 @@ def test_drain_limit_is_respected(app: Flask, make_user, mailbox) -> None:
     assert len(mailbox.messages) == 2
     with app.app_context():
         assert db.query(OutboxEmail).filter_by(status="pending").count() == 1
+
+
+def test_worker_process_delivers_and_stops_on_sigterm(app: Flask, make_user, mailbox) -> None:
+    """The real `coachdesk worker` command, as an operator runs it."""
+    coachdesk = Path(sys.executable).with_name("coachdesk")
+    env = {
+        **os.environ,
+        "COACHDESK_DATABASE_URL": app.config["DATABASE_URL"],
+        "COACHDESK_SECRET_KEY": app.config["SECRET_KEY"],
+        "COACHDESK_SMTP_URL": app.config["SMTP_URL"],
+        "COACHDESK_BASE_URL": app.config["BASE_URL"],
+        "COACHDESK_INSTANCE_PATH": app.instance_path,
+        # The test add-on is "installed" for the test process only (its migration is applied).
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent / "addons" / "site"), *sys.path]),
+    }
+    process = subprocess.Popen(
+        [str(coachdesk), "worker", "--outbox-every", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _queue(app, make_user)
+        deadline = time.monotonic() + 30
+        while not mailbox.messages and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert len(mailbox.messages) == 1, output
+    assert process.returncode == 0, output
+    assert "Worker started" in output and "Worker stopped." in output

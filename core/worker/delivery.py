@@ -41,6 +41,10 @@ class DrainResult:
     dead: int = 0  # gave up
     outage: bool = False  # the SMTP server could not be reached
 
+    def __bool__(self) -> bool:
+        """Whether anything happened (the scheduler logs only passes that did something)."""
+        return bool(self.sent or self.failed or self.dead)
+
     def add(self, other: DrainResult) -> None:
         self.sent += other.sent
         self.failed += other.failed

@@ -10,6 +10,7 @@ and ``reminded_revision`` are written in one transaction, on rows claimed with
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -26,6 +27,8 @@ from core.settings import get_option
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+SQLITE_BATCH_SIZE = 50
+SQLITE_PAUSE_SECONDS = 0.02
 
 
 def reminder_delay() -> timedelta:
@@ -104,10 +107,17 @@ def _claim_due(now: datetime, limit: int) -> tuple[list[CoachingSession], list[U
     return sessions, list(db.scalars(select(User).where(User.id.in_(people))))
 
 
-def sweep(now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
-    """Queue every due reminder; returns how many were queued. Commits per batch."""
+def sweep(now: datetime | None = None, batch_size: int | None = None) -> int:
+    """Queue every due reminder; returns how many were queued. Commits per batch.
+
+    On SQLite every transaction holds the single write lock, and SQLite's busy wait
+    polls too rarely to catch a gap between two back-to-back batches: batches are
+    smaller there, with a short pause between them so that web requests get in.
+    """
     if not get_option("emails.reminders_enabled"):
         return 0
+    sqlite = get_database().dialect == "sqlite"
+    batch_size = batch_size or (SQLITE_BATCH_SIZE if sqlite else BATCH_SIZE)
     queued = 0
     while True:
         sessions, _people = _claim_due(now or utcnow(), batch_size)
@@ -116,3 +126,5 @@ def sweep(now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
             return queued
         queued += remind(sessions)
         db.commit()
+        if sqlite and len(sessions) == batch_size:
+            time.sleep(SQLITE_PAUSE_SECONDS)
