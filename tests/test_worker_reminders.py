@@ -12,7 +12,7 @@ from flask import Flask
 
 from core.accounts.models import User
 from core.db import db, get_database
-from core.sessions.models import CoachingSession
+from core.sessions.models import CoachingSession, SessionDocument
 from core.worker.reminders import _claim_due, remind, sweep
 from hooks import OutgoingEmail, hookimpl
 from tests.test_emails_support import add_session, hook_plugin, outbox, set_options, work
@@ -38,9 +38,21 @@ def test_due_reminder_is_queued_once(app: Flask, make_user, mailbox) -> None:
     add_session(app, coach.id, client.id, starts_at=NOW - timedelta(hours=1))  # started
     add_session(app, coach.id, client.id, starts_at=NOW + timedelta(hours=2), status="cancelled")
     add_session(app, coach.id, None, starts_at=NOW + timedelta(hours=2), status="available")
+    with app.app_context():
+        db.add(
+            SessionDocument(
+                session_id=due,
+                filename="warm-up.pdf",
+                storage_name="x" * 32,
+                size_bytes=1,
+                sha256="0" * 64,
+            )
+        )
+        db.commit()
     assert _sweep(app, NOW) == 1
     assert _sweep(app, NOW + timedelta(minutes=5)) == 0
     (email,) = outbox(app)
+    assert "warm-up.pdf" in email.body_text and "/documents/" in email.body_text
     assert (email.email_type, email.session_id, email.dedupe_key) == (
         "reminder",
         due,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
@@ -23,8 +23,8 @@ from babel.dates import format_date, format_datetime, format_time, get_timezone_
 from flask import current_app, g
 from flask_babel import force_locale
 from jinja2 import Environment, FileSystemLoader
+from sqlalchemy import Select, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 
 from core.accounts.models import Role, User
 from core.db import db
@@ -90,28 +90,29 @@ class Formatter:
         return get_timezone_name(dt.astimezone(self.tz), locale=self.locale)
 
 
+def _children(session: CoachingSession, name: str, query: Select[Any]) -> Sequence[Any]:
+    """A relationship the caller preloaded (batches use selectinload), else one query."""
+    loaded = sa_inspect(session).dict
+    return loaded[name] if name in loaded else db.scalars(query).all()
+
+
 def session_context(session: CoachingSession, recipient: User, fmt: Formatter) -> dict[str, Any]:
     """What every session email may show. Coach notes are private and never included."""
     coach = db.get(User, session.coach_id)
     client = db.get(User, session.client_id) if session.client_id else None
-    loaded = sa_inspect(session).dict  # batch callers preload these (selectinload)
-    documents = (
-        loaded["documents"]
-        if "documents" in loaded
-        else db.scalars(
-            select(SessionDocument)
-            .where(SessionDocument.session_id == session.id)
-            .order_by(SessionDocument.id)
-        ).all()
+    documents = _children(
+        session,
+        "documents",
+        select(SessionDocument)
+        .where(SessionDocument.session_id == session.id)
+        .order_by(SessionDocument.id),
     )
-    links = (
-        loaded["links"]
-        if "links" in loaded
-        else db.scalars(
-            select(SessionLink)
-            .where(SessionLink.session_id == session.id)
-            .order_by(SessionLink.position, SessionLink.id)
-        ).all()
+    links = _children(
+        session,
+        "links",
+        select(SessionLink)
+        .where(SessionLink.session_id == session.id)
+        .order_by(SessionLink.position, SessionLink.id),
     )
     if recipient.role == Role.CLIENT:
         session_url = external_url("clientarea.index")
