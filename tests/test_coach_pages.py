@@ -286,3 +286,64 @@ def test_menu_entries_for_staff_only(
     page = client_browser.get("/accueil-coach")
     assert page.status_code == 403
     assert not any(link in page.get_data(as_text=True) for link in links)
+
+
+def test_admin_books_for_a_coach_and_the_created_hook_tells_the_coach(
+    app: Flask, desk: tuple[Any, Any, Any], as_role: Callable[..., Any]
+) -> None:
+    _browser, coach, client = desk
+    admin, user = as_role("admin")
+    data = {
+        "client_id": str(client.id),
+        "coach_id": str(coach.id),
+        "day": "2030-06-03",
+        "start": "08:15",
+        "duration_minutes": "45",
+        "currency": "EUR",
+        "status": "booked",
+        "payment_status": "pending",
+        "payment_method": "cash",
+        "action": "save",
+    }
+    assert post(app, admin, "/coach/sessions/new", data).status_code == 302
+    with app.app_context():
+        booked = db.scalars(select(CoachingSession)).one()
+        assert (booked.coach_id, booked.created_by_id) == (coach.id, user.id)
+    assert [e.to_address for e in emails(app)] == [coach.email]  # session_created → coach told
+    home = admin.get("/accueil-coach?page=1").get_data(as_text=True)
+    assert f"Coach: {coach.full_name}" in home
+
+
+def test_admin_adds_a_client_for_a_coach(
+    app: Flask, desk: tuple[Any, Any, Any], as_role: Callable[..., Any]
+) -> None:
+    browser, coach, _client = desk
+    admin, _user = as_role("admin")
+    form = admin.get("/mes-clients/new").get_data(as_text=True)
+    assert coach.full_name in form
+    data = {"first_name": "Ines", "last_name": "Roux", "email": "ines@example.test"}
+    assert (
+        post(app, admin, "/mes-clients/new", {**data, "coach_id": str(coach.id)}).status_code == 302
+    )
+    assert "Roux Ines" in browser.get("/mes-clients").get_data(as_text=True)
+
+
+def test_deactivating_a_client_needs_the_capability_and_keeps_history(
+    app: Flask, desk: tuple[Any, Any, Any]
+) -> None:
+    from core.settings import set_option
+
+    browser, coach, client = desk
+    sid = add_session(app, coach.id, client.id)
+    url = f"/coach/clients/{client.id}/active"
+    assert post(app, browser, url).status_code == 403  # delete_clients is off by default
+    with app.app_context():
+        set_option("permissions.coach", ["view_clients", "edit_clients", "delete_clients"])
+        db.commit()
+    assert post(app, browser, url).status_code == 302
+    with app.app_context():
+        assert db.get(User, client.id).is_active is False  # type: ignore[union-attr]
+    assert session(app, sid) is not None
+    assert post(app, browser, url, {"active": "1"}).status_code == 302
+    with app.app_context():
+        assert db.get(User, client.id).is_active is True  # type: ignore[union-attr]

@@ -10,13 +10,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, func, or_, select
+from wtforms.fields.choices import SelectChoice
 
 from core.accounts.access import staff_required
 from core.accounts.models import CoachClient, Role, User
 from core.accounts.permissions import has_capability, require_capability
 from core.accounts.service import create_user, find_by_email
 from core.coach.blueprint import slug_route
-from core.coach.forms import ClientForm
+from core.coach.forms import AddClientForm
 from core.coach.queries import clients_query, coach_scope, page_arg, paginate
 from core.db import db, utcnow
 from core.sessions.models import OPEN_STATUSES, CoachingSession
@@ -105,7 +106,18 @@ def clients() -> ResponseReturnValue:
 def add_client() -> ResponseReturnValue:
     """Add a client (assigned to the coach who adds it); optionally email login details."""
     require_capability(current_user, "create_clients")
-    form = ClientForm()
+    form = AddClientForm()
+    if current_user.role == Role.ADMIN:
+        coaches = db.scalars(
+            select(User)
+            .where(User.role == Role.COACH.value, User.is_active)
+            .order_by(User.last_name, User.first_name)
+        )
+        form.coach_id.choices = [SelectChoice("", _("— No coach yet —"))] + [
+            SelectChoice(str(c.id), c.full_name) for c in coaches
+        ]
+    else:
+        del form.coach_id  # a coach's new client is theirs
     if form.validate_on_submit():
         if find_by_email(form.email.data or "") is not None:
             form.email.errors = [_("An account with this email already exists.")]
@@ -117,8 +129,9 @@ def add_client() -> ResponseReturnValue:
                 phone=form.phone.data,
                 role=Role.CLIENT,
             )
-            if current_user.role == Role.COACH:
-                db.add(CoachClient(coach_id=current_user.id, client_id=client.id))
+            coach_id = form.coach_id.data if "coach_id" in form else current_user.id
+            if coach_id is not None:
+                db.add(CoachClient(coach_id=coach_id, client_id=client.id))
             send = request.form.get("action") == "send"
             if send:
                 from core.emails.accounts import send_login_details

@@ -154,6 +154,16 @@ class ClientForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
 
 
+class AddClientForm(ClientForm):
+    """Add client; an administrator may assign the new client to a coach."""
+
+    coach_id = SelectField(
+        _l("Coach"),
+        coerce=_optional_int,
+        description=_l("The coach who follows this client (they see the client in My clients)."),
+    )
+
+
 class NotesForm(FlaskForm):
     """The coach's private notes about a client."""
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.accounts.access import staff_required
+from core.accounts.models import Role
 from core.accounts.permissions import has_capability, require_capability
 from core.coach import stats
 from core.coach.blueprint import slug_route
@@ -83,7 +84,8 @@ def upcoming_context() -> dict[str, object]:
         page_arg(),
         PER_PAGE,
     )
-    return {"today": today, "todays": todays, "later": later, "now": now}
+    show_coach = current_user.role == Role.ADMIN
+    return {"today": today, "todays": todays, "later": later, "now": now, "show_coach": show_coach}
 
 
 def statistics_context() -> dict[str, object]:

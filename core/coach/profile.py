@@ -21,7 +21,7 @@ from sqlalchemy import and_, case, func, not_, or_, select
 from werkzeug.wrappers import Response
 
 from core.accounts.access import get_client_or_404, staff_required
-from core.accounts.models import ClientNote, User
+from core.accounts.models import ClientNote, User, new_token
 from core.accounts.permissions import has_capability, require_capability
 from core.accounts.service import find_by_email
 from core.coach.blueprint import back, bp
@@ -366,7 +366,13 @@ def contact_tab(client: User) -> str | Response:
                 db.commit()
                 flash(_("Contact details saved."), "success")
                 return redirect(url_for("coach.profile", client_id=client.id, tab="contact"))
-    return render_template("coach/tabs/contact.html", client=client, form=form, can_edit=can_edit)
+    return render_template(
+        "coach/tabs/contact.html",
+        client=client,
+        form=form,
+        can_edit=can_edit,
+        can_delete=has_capability(current_user, "delete_clients"),
+    )
 
 
 def account_email_action(client_id: int, action: str) -> ResponseReturnValue:
@@ -383,6 +389,28 @@ def account_email_action(client_id: int, action: str) -> ResponseReturnValue:
         message = _("A password reset link was sent to %(email)s.", email=client.email)
     db.commit()
     flash(message, "success")
+    return redirect(url_for("coach.profile", client_id=client.id, tab="contact"))
+
+
+@bp.route("/coach/clients/<int:client_id>/active", methods=["POST"])
+@staff_required
+def set_active(client_id: int) -> ResponseReturnValue:
+    """Deactivate (sign-in refused, every login session ends) or reactivate a client.
+
+    The history stays: sessions, payments and emails are kept.
+    """
+    require_capability(current_user, "delete_clients")
+    client = get_client_or_404(current_user, client_id)
+    client.is_active = request.form.get("active") == "1"
+    if not client.is_active:
+        client.session_token = new_token()
+    db.commit()
+    flash(
+        _("%(name)s can sign in again.", name=client.full_name)
+        if client.is_active
+        else _("%(name)s is deactivated and can no longer sign in.", name=client.full_name),
+        "success",
+    )
     return redirect(url_for("coach.profile", client_id=client.id, tab="contact"))
 
 

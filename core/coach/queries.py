@@ -36,12 +36,12 @@ def coach_scope(viewer: User) -> Any:
 
 
 def sessions_query(viewer: User) -> Select[tuple[CoachingSession]]:
-    """Sessions of the viewer's scope, each with its client loaded (one statement)."""
-    return (
-        select(CoachingSession)
-        .where(coach_scope(viewer))
-        .options(joinedload(CoachingSession.client))
-    )
+    """Sessions of the viewer's scope, each with its client (and, for admins, its coach)
+    loaded in the same statement."""
+    options = [joinedload(CoachingSession.client)]
+    if viewer.role == Role.ADMIN:
+        options.append(joinedload(CoachingSession.coach))
+    return select(CoachingSession).where(coach_scope(viewer)).options(*options)
 
 
 def clients_query(viewer: User) -> Select[tuple[User]]:
