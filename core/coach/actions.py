@@ -26,8 +26,9 @@ from core.sessions.service import SessionRuleError, change_status, set_payment_s
 
 def editable_session(session_id: int, *options: object) -> CoachingSession:
     """The session if the viewer reaches it (else 404) and may edit sessions (else 403)."""
+    session = get_session_or_404(current_user, session_id, *options)
     require_capability(current_user, "edit_sessions")
-    return get_session_or_404(current_user, session_id, *options)
+    return session
 
 
 def commit_or_flash() -> bool:

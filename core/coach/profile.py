@@ -175,8 +175,8 @@ def overview_cards(client: User, now: datetime) -> list[StatCard]:
 @staff_required
 def save_notes(client_id: int) -> ResponseReturnValue:
     """Save the private notes; answers JSON to coach.js's fetch(), else comes back to the page."""
-    require_capability(current_user, "edit_clients")
     client = get_client_or_404(current_user, client_id)
+    require_capability(current_user, "edit_clients")
     form = NotesForm()
     wants_json = request.accept_mimetypes.best == "application/json"
     if not form.validate_on_submit():
@@ -377,8 +377,8 @@ def contact_tab(client: User) -> str | Response:
 
 def account_email_action(client_id: int, action: str) -> ResponseReturnValue:
     """Queue a login-details or password-reset email; the password itself is never shown."""
-    require_capability(current_user, "edit_clients")
     client = get_client_or_404(current_user, client_id)
+    require_capability(current_user, "edit_clients")
     from core.emails import accounts
 
     if action == "login":
@@ -399,8 +399,8 @@ def set_active(client_id: int) -> ResponseReturnValue:
 
     The history stays: sessions, payments and emails are kept.
     """
-    require_capability(current_user, "delete_clients")
     client = get_client_or_404(current_user, client_id)
+    require_capability(current_user, "delete_clients")
     client.is_active = request.form.get("active") == "1"
     if not client.is_active:
         client.session_token = new_token()
