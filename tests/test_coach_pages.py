@@ -104,8 +104,10 @@ def test_quick_payment_paid_needs_a_payment_row(app: Flask, desk: tuple[Any, Any
 def test_delete_asks_first_and_suggests_cancelling(app: Flask, desk: tuple[Any, Any, Any]) -> None:
     browser, coach, client = desk
     sid = add_session(app, coach.id, client.id, title="Mistake")
-    page = browser.get(f"/coach/sessions/{sid}/delete").get_data(as_text=True)
-    assert "Cancel the session instead" in page and "Delete for good" in page
+    page = browser.get(f"/coach/sessions/{sid}/delete?next=javascript:alert(1)")
+    text = page.get_data(as_text=True)
+    assert "Cancel the session instead" in text and "Delete for good" in text
+    assert "javascript:" not in text
     assert post(app, browser, f"/coach/sessions/{sid}/delete", {}).status_code == 400
     assert session(app, sid) is not None
     assert (

@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from core.accounts.access import staff_required
 from core.accounts.permissions import require_capability
-from core.coach.blueprint import back, bp
+from core.coach.blueprint import back, bp, local_target
 from core.coach.forms import PaymentForm, StatusForm
 from core.db import db
 from core.i18n import site_timezone
@@ -119,7 +119,7 @@ def delete_session(session_id: int) -> ResponseReturnValue:
         return back(url_for("coach.home"))
     if request.method == "GET":
         return render_template(
-            "coach/delete.html", session=session, next=request.args.get("next", "")
+            "coach/delete.html", session=session, next=local_target(request.args.get("next"))
         )
     if request.form.get("confirm") != "yes":
         abort(400)
