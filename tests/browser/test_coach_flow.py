@@ -124,8 +124,12 @@ def test_coach_day(
     deliver(app)
     assert len(mailbox.to("chloe@example.test")) == 2
 
-    # Move it, save and notify: exactly one update.
+    # Move it and add a link (JavaScript adds the row), save and notify: exactly one update.
     page.fill("input[name=start]", "11:00")
+    page.get_by_role("button", name="Add a link").click()
+    assert page.locator("input[name=link_label]").count() == 3
+    page.locator("input[name=link_label]").first.fill("Kit list")
+    page.locator("input[name=link_url]").first.fill("https://example.com/kit")
     page.get_by_role("button", name="Save and notify").click()
     page.wait_for_load_state()
     deliver(app)
@@ -177,5 +181,6 @@ def test_coach_day(
     client_page.wait_for_load_state()
     text = client_page.content()
     assert "Parc Monceau, gate B" in text and "training-plan.pdf" in text
+    assert "11:00" in text and "badge-paid" in text and "Kit list" in text
     assert "Prefers mornings." not in text
     client_context.close()
