@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -287,3 +288,46 @@ def test_new_session_from_a_profile_prefills_the_client(
         f'value="{client.id}" selected' in text
     )
     assert 'value="2030-05-04"' in text
+
+
+@pytest.mark.skipif(
+    "postgresql" not in os.environ.get("COACHDESK_TEST_DATABASE_URL", ""),
+    reason="needs PostgreSQL: SQLite serialises whole transactions, so this race cannot happen",
+)
+def test_an_edit_committed_during_the_save_wins_and_ours_is_refused(
+    app: Flask, coach_and_client: tuple[Any, Any, Any]
+) -> None:
+    """Another coach saves between our read and our write: the version check at flush refuses."""
+    from sqlalchemy import event, text
+    from sqlalchemy.orm import Session
+
+    from core.db import get_database
+
+    browser, coach, client = coach_and_client
+    sid = add_session(app, coach.id, client.id, title="Original")
+    engine = get_database(app).engine
+    raced: list[bool] = []
+
+    def other_coach_saves(*_args: Any) -> None:
+        if raced:
+            return
+        raced.append(True)
+        with engine.connect() as other:
+            other.execute(
+                text(
+                    "UPDATE coaching_sessions SET title = 'Theirs', version = version + 1"
+                    " WHERE id = :id"
+                ),
+                {"id": sid},
+            )
+            other.commit()
+
+    data = form_data(client.id, title="Ours", version=str(load(app, sid).version))
+    event.listen(Session, "before_flush", other_coach_saves)
+    try:
+        response = post(app, browser, f"/coach/sessions/{sid}", data)
+    finally:
+        event.remove(Session, "before_flush", other_coach_saves)
+    assert raced and response.status_code == 200
+    assert "Someone else changed this session" in response.get_data(as_text=True)
+    assert load(app, sid).title == "Theirs"
