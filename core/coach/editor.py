@@ -182,7 +182,7 @@ def session_data(form: SessionForm) -> SessionData:
 
 
 def show_errors(form: SessionForm, errors: dict[str, str]) -> None:
-    """Put service-level messages under their fields (links: under the links card)."""
+    """Put service-level messages under their fields (links: above the form)."""
     for name, message in errors.items():
         target = getattr(form, name, None)
         if target is not None:
@@ -290,7 +290,7 @@ def apply_documents(session: CoachingSession, existing: list[SessionDocument]) -
                 written.append(document_path(_save(session, replacement[0])))
             if replacement or document.id in removed:
                 delete_document(document)
-    except DocumentError:
+    except Exception:  # a refused file, or a flush refused (stale version): keep no file
         for path in written:
             path.unlink(missing_ok=True)
         raise
