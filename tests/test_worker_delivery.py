@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import ssl
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -279,3 +281,30 @@ def test_worker_process_delivers_and_stops_on_sigterm(app: Flask, make_user, mai
     assert len(mailbox.messages) == 1, output
     assert process.returncode == 0, output
     assert "Worker started" in output and "Worker stopped." in output
+
+
+class Slow(Mailbox):
+    """An SMTP server that takes its time over every message."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.3)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_slow_server_never_outlives_the_lease(
+    app: Flask, make_user, caplog: pytest.LogCaptureFixture
+) -> None:
+    received = Slow()
+    port = free_port()
+    controller = Controller(received, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        _queue(app, make_user, 4)
+        with smtp_url(app, f"smtp://127.0.0.1:{port}"), app.app_context():
+            result = drain(lease=timedelta(seconds=1))
+    finally:
+        controller.stop()
+    assert "releasing" in caplog.text  # stopped at half the lease, gave the rest back
+    assert result.sent == 4
+    assert Counter(m["Message-ID"] for m in received.messages).most_common(1)[0][1] == 1
+    assert len(received.messages) == 4

@@ -12,6 +12,7 @@ import logging
 import os
 import smtplib
 import socket
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -127,9 +128,27 @@ def _record_failure(
     return dead
 
 
-def deliver(ids: Sequence[int], worker: str, now: datetime) -> DrainResult:
-    """Send the claimed emails over one SMTP connection."""
+def _release(rows: Sequence[OutboxEmail], worker: str) -> None:
+    """Give claimed rows back untouched (no attempt counted), for any worker to take."""
+    db.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id.in_([r.id for r in rows]), OutboxEmail.claimed_by == worker)
+        .values(claimed_until=None, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.commit()
+
+
+def deliver(
+    ids: Sequence[int], worker: str, now: datetime, lease: timedelta = LEASE
+) -> DrainResult:
+    """Send the claimed emails over one SMTP connection.
+
+    Sending stops at half the lease (a very slow server): the rest is released
+    before the lease could expire, so no other worker takes a row this one still sends.
+    """
     result = DrainResult()
+    stop_at = time.monotonic() + lease.total_seconds() / 2
     rows = list(
         db.scalars(
             select(OutboxEmail)
@@ -151,6 +170,10 @@ def deliver(ids: Sequence[int], worker: str, now: datetime) -> DrainResult:
         return result
     try:
         for index, row in enumerate(rows):
+            if time.monotonic() > stop_at:
+                log.warning("half the lease is over: releasing %s emails", len(rows) - index)
+                _release(rows[index:], worker)
+                break
             message = build_message(row)
             try:
                 connection.sendmail(
@@ -230,7 +253,7 @@ def drain(
         ids = claim(worker, now or utcnow(), batch, lease)
         if not ids:
             break
-        result.add(deliver(ids, worker, now or utcnow()))
+        result.add(deliver(ids, worker, now or utcnow(), lease))
         if result.outage:
             break
     return result
