@@ -8,6 +8,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -248,31 +249,39 @@ def test_drain_limit_is_respected(app: Flask, make_user, mailbox) -> None:
         assert db.query(OutboxEmail).filter_by(status="pending").count() == 1
 
 
-def test_worker_process_delivers_and_stops_on_sigterm(app: Flask, make_user, mailbox) -> None:
-    """The real `coachdesk worker` command, as an operator runs it."""
-    coachdesk = Path(sys.executable).with_name("coachdesk")
+def _worker_process(app: Flask, smtp: str) -> subprocess.Popen[str]:
+    """Start the real `coachdesk worker` command on the test database, as an operator would."""
     env = {
         **os.environ,
         "COACHDESK_DATABASE_URL": app.config["DATABASE_URL"],
         "COACHDESK_SECRET_KEY": app.config["SECRET_KEY"],
-        "COACHDESK_SMTP_URL": app.config["SMTP_URL"],
+        "COACHDESK_SMTP_URL": smtp,
         "COACHDESK_BASE_URL": app.config["BASE_URL"],
         "COACHDESK_INSTANCE_PATH": app.instance_path,
         # The test add-on is "installed" for the test process only (its migration is applied).
         "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent / "addons" / "site"), *sys.path]),
     }
-    process = subprocess.Popen(
-        [str(coachdesk), "worker", "--outbox-every", "1"],
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("coachdesk")), "worker", "--outbox-every", "1"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def _wait_for(condition: Any, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return bool(condition())
+
+
+def test_worker_process_delivers_and_stops_on_sigterm(app: Flask, make_user, mailbox) -> None:
+    process = _worker_process(app, app.config["SMTP_URL"])
     try:
         _queue(app, make_user)
-        deadline = time.monotonic() + 30
-        while not mailbox.messages and time.monotonic() < deadline:
-            time.sleep(0.1)
+        _wait_for(lambda: mailbox.messages)
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     finally:
@@ -281,6 +290,43 @@ def test_worker_process_delivers_and_stops_on_sigterm(app: Flask, make_user, mai
     assert len(mailbox.messages) == 1, output
     assert process.returncode == 0, output
     assert "Worker started" in output and "Worker stopped." in output
+
+
+class Hanging(Mailbox):
+    """An SMTP server that never answers the message data (the worker waits in send)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reached = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.reached.set()
+        await asyncio.sleep(3600)
+        return "250 OK"
+
+
+def test_worker_killed_between_claim_and_send_is_recovered(app: Flask, make_user, mailbox) -> None:
+    hanging = Hanging()
+    port = free_port()
+    controller = Controller(hanging, hostname="127.0.0.1", port=port)
+    controller.start()
+    process = _worker_process(app, f"smtp://127.0.0.1:{port}")
+    try:
+        _queue(app, make_user)
+        assert hanging.reached.wait(30), "the worker never started sending"
+        process.kill()  # SIGKILL: no cleanup, the claim stays in the database
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        controller.stop()
+    (email,) = outbox(app)
+    assert email.status == "pending" and email.claimed_by is not None
+    assert hanging.messages == [] and mailbox.messages == []
+    assert work(app).delivery.sent == 0  # the dead worker's lease still holds
+    assert work(app, email.claimed_until + timedelta(seconds=1)).delivery.sent == 1
+    assert len(mailbox.messages) == 1
+    assert work(app, email.claimed_until + LEASE).delivery.sent == 0
 
 
 class Slow(Mailbox):
