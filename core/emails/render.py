@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time, get_timezone_name
+from babel.dates import format_date, format_time, get_timezone_name
 from flask import current_app, g
 from flask_babel import force_locale
 from jinja2 import Environment, FileSystemLoader
@@ -72,11 +72,6 @@ class Formatter:
     def __init__(self, locale: str, tz: ZoneInfo) -> None:
         self.locale = locale
         self.tz = tz
-
-    def datetime(self, dt: datetime | None, fmt: str = "full") -> str:
-        if dt is None:
-            return ""
-        return format_datetime(dt.astimezone(self.tz), fmt, tzinfo=self.tz, locale=self.locale)
 
     def date(self, dt: datetime | None, fmt: str = "full") -> str:
         return format_date(dt.astimezone(self.tz), fmt, locale=self.locale) if dt else ""
