@@ -262,6 +262,7 @@ def test_refused_uploads_leave_nothing_on_disk_nor_in_the_database(
     response = upload(app, browser, sid, data)
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
+    assert "Nothing was uploaded: choose the files again." in response.get_data(as_text=True)
     assert files_on_disk(app) == before
     assert count(app, SessionDocument) == 0
     assert load(app, sid).title == "Docs"

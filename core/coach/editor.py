@@ -321,6 +321,9 @@ def render_editor(form: SessionForm, session: CoachingSession | None) -> str:
         "can_edit": has_capability(current_user, "edit_sessions"),
         "zone_name": str(site_timezone()),
         "max_mb": get_option("uploads.max_mb"),
+        # A refused save keeps what was typed, but browsers cannot refill file inputs.
+        "files_dropped": request.method == "POST"
+        and any(f.filename for f in request.files.values()),
     }
     if session is not None:
         from core.emails.log import session_email_log

@@ -108,6 +108,13 @@ def test_coach_day(
     page.fill("input[name=price]", "55")
     pdf = tmp_path / "training-plan.pdf"
     pdf.write_bytes(PDF)
+    page.fill("input[name=video_url]", "meet.example/abc")  # no scheme: refused, input kept
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_load_state()
+    assert "must start with http:// or https://" in page.content()
+    assert page.input_value("input[name=location]") == "Parc Monceau, gate B"
+    screenshot(page, "coach-editor-errors")
+    page.fill("input[name=video_url]", "https://meet.example/abc")
     page.set_input_files("input[name=documents]", str(pdf))
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url("**/coach/sessions/*?**")
