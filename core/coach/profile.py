@@ -267,10 +267,14 @@ def finance_totals(client: User) -> FinanceTotals:
     paid: Counter[str] = Counter()
     counts: Counter[str] = Counter()
     for currency, status, count, total in rows:
+        amount = int(total or 0)
         counts[status] += count
         if status != PaymentStatus.CANCELLED:
-            billed[currency] += int(total or 0)
-        {"pending": pending, "paid": paid}.get(status, Counter())[currency] += int(total or 0)
+            billed[currency] += amount  # refunded sessions were billed too
+        if status == PaymentStatus.PENDING:
+            pending[currency] += amount
+        elif status == PaymentStatus.PAID:
+            paid[currency] += amount
     return FinanceTotals(
         _amounts(billed),
         _amounts(pending),
