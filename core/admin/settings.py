@@ -18,7 +18,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import (
     BooleanField,
@@ -39,7 +38,7 @@ from core.clientarea.cards import HIDDEN_CARDS, card_choices, set_hidden_cards
 from core.coach.queries import ADMIN_SCOPES
 from core.db import db
 from core.i18n import is_valid_timezone
-from core.plugins import collect
+from core.plugins import render_tab, tabs_from
 from core.settings import get_option, set_option
 from hooks import Tab
 
@@ -61,7 +60,7 @@ class Preview:
 
 
 def sections() -> list[Tab]:
-    return sorted(collect("settings_sections", user=current_user), key=lambda t: (t.order, t.key))
+    return tabs_from("settings_sections", user=current_user)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -73,15 +72,10 @@ def settings_page(key: str | None = None) -> ResponseReturnValue:
         abort(404)
     if key is None:
         return redirect(url_for("admin.settings_page", key=tabs[0].key))
-    tab = next((t for t in tabs if t.key == key), None)
-    if tab is None:
-        abort(404)
-    body = tab.render()
+    tab, body = render_tab(tabs, key)
     if isinstance(body, Response):
         return body
-    # A tab returns HTML it rendered itself (the hook's contract), not user input.
-    html = Markup(body)  # noqa: S704
-    return render_template("admin/settings.html", sections=tabs, active=tab, body=html)
+    return render_template("admin/settings.html", sections=tabs, active=tab, body=body)
 
 
 # -- the shared flow ------------------------------------------------------------

@@ -15,7 +15,6 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -25,10 +24,11 @@ from core.accounts.views import landing_url
 from core.clientarea.calendar import ICS_MIMETYPE, calendar_bytes, client_for_feed, feed_sessions
 from core.clientarea.cards import shown_cards
 from core.db import db, utcnow
-from core.plugins import collect
+from core.plugins import render_tab, tabs_from
 from core.sessions.models import CoachingSession, SessionStatus
 from core.sessions.service import cancel_session, client_can_cancel
 from core.settings import get_option
+from hooks import Tab
 
 bp = Blueprint("clientarea", __name__)
 
@@ -52,8 +52,8 @@ def client_page(view: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
-def client_tabs() -> list:  # type: ignore[type-arg]
-    return sorted(collect("client_area_tabs", client=current_user), key=lambda t: (t.order, t.key))
+def client_tabs() -> list[Tab]:
+    return tabs_from("client_area_tabs", client=current_user)
 
 
 @client_page
@@ -67,18 +67,11 @@ def index() -> ResponseReturnValue:
 @client_page
 def tab(key: str) -> ResponseReturnValue:
     tabs = client_tabs()
-    chosen = next((t for t in tabs if t.key == key), None)
-    if chosen is None:
-        abort(404)
-    body = chosen.render()
+    chosen, body = render_tab(tabs, key)
     if isinstance(body, Response):
         return body
     return render_template(
-        "clientarea/page.html",
-        tabs=tabs,
-        active=chosen,
-        body=Markup(body),  # noqa: S704 (tabs return HTML)
-        cards=shown_cards(current_user),
+        "clientarea/page.html", tabs=tabs, active=chosen, body=body, cards=shown_cards(current_user)
     )
 
 

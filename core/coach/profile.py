@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 from math import cos, pi, sin
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import and_, case, func, not_, or_, select
 from werkzeug.wrappers import Response
 
@@ -30,7 +29,7 @@ from core.coach.home import open_session_redirect
 from core.coach.queries import coach_scope, page_arg, paginate, sessions_query
 from core.db import db, utcnow
 from core.i18n import money
-from core.plugins import collect
+from core.plugins import render_tab, tabs_from
 from core.sessions.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -47,8 +46,7 @@ TIMELINE_LIMIT = 30
 
 
 def profile_tabs(client: User) -> list[Tab]:
-    tabs = collect("client_profile_tabs", client=client, viewer=current_user)
-    return sorted(tabs, key=lambda t: (t.order, t.key))
+    return tabs_from("client_profile_tabs", client=client, viewer=current_user)
 
 
 @bp.route("/customer/<int:client_id>")
@@ -61,10 +59,7 @@ def profile(client_id: int, tab: str | None = None) -> ResponseReturnValue:
     if opened is not None:
         return opened
     tabs = profile_tabs(client)
-    chosen = next((t for t in tabs if t.key == tab), None) if tab else (tabs[0] if tabs else None)
-    if chosen is None:
-        abort(404)
-    body = chosen.render()
+    chosen, body = render_tab(tabs, tab)
     if isinstance(body, Response):
         return body
     return render_template(
@@ -72,7 +67,7 @@ def profile(client_id: int, tab: str | None = None) -> ResponseReturnValue:
         client=client,
         tabs=tabs,
         active=chosen.key,
-        body=Markup(body),  # noqa: S704 (tabs return HTML rendered by Jinja)
+        body=body,
         next_session=next_session(client),
         can_edit_sessions=has_capability(current_user, "edit_sessions"),
     )

@@ -5,11 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, abort, request
+from markupsafe import Markup
+from werkzeug.wrappers import Response
 
 from core.db import close_session
 from core.plugins.host import AddonError, PluginHost, get_host
+from hooks import Tab
 
-__all__ = ["AddonError", "PluginHost", "call", "collect", "get_host", "init_app", "is_active"]
+__all__ = [
+    "AddonError",
+    "PluginHost",
+    "call",
+    "collect",
+    "get_host",
+    "init_app",
+    "is_active",
+    "render_tab",
+    "tabs_from",
+]
 
 
 def is_active(name: str) -> bool:
@@ -23,6 +36,25 @@ def call(hook_name: str, **kwargs: Any) -> list[Any]:
 
 def collect(hook_name: str, **kwargs: Any) -> list[Any]:
     return get_host().collect(hook_name, **kwargs)
+
+
+def tabs_from(hook_name: str, **kwargs: Any) -> list[Tab]:
+    """The tabs a hook returns, in display order."""
+    return sorted(collect(hook_name, **kwargs), key=lambda t: (t.order, t.key))
+
+
+def render_tab(tabs: list[Tab], key: str | None) -> tuple[Tab, Markup | Response]:
+    """The tab ``key`` (the first when None) and what it rendered; 404 for an unknown key.
+
+    A tab returns the HTML it rendered itself (the hook's contract), or a response.
+    """
+    chosen = next((t for t in tabs if t.key == key), None) if key else next(iter(tabs), None)
+    if chosen is None:
+        abort(404)
+    body = chosen.render()
+    if isinstance(body, Response):
+        return chosen, body
+    return chosen, Markup(body)  # noqa: S704 (trusted: rendered by the tab's own code)
 
 
 def init_app(app: Flask, core_plugins: dict[str, Any]) -> PluginHost:
