@@ -30,13 +30,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import insert, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from clientarea_bench import Timed, measure  # noqa: E402
+from clientarea_bench import PASSWORD, Timed, measure, sign_in  # noqa: E402
 
 from core import create_app  # noqa: E402
 from core.accounts.models import CoachClient, Role, User, new_token  # noqa: E402
@@ -45,7 +44,6 @@ from core.db import db, get_database, utcnow  # noqa: E402
 from core.migrations.runner import upgrade  # noqa: E402
 from core.sessions.models import CoachingSession  # noqa: E402
 
-PASSWORD = "bench password 2026"
 FIRST = ["Chloé", "Lucas", "Emma", "Hugo", "Léa", "Louis", "Manon", "Jules", "Camille", "Noah"]
 LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy"]
 
@@ -139,20 +137,6 @@ def seed(coaches: int, clients: int, sessions: int) -> dict[str, Any]:
             )
         ),
     }
-
-
-def sign_in(app: Any, email: str) -> Any:
-    """A test client signed in through the real login form."""
-    browser = app.test_client()
-    with browser.session_transaction() as session:
-        session["csrf_token"] = "bench"
-    token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps("bench")
-    response = browser.post(
-        "/" + app.config["SLUGS"]["login"],
-        data={"email": email, "password": PASSWORD, "csrf_token": token},
-    )
-    assert response.status_code == 302, f"login failed for {email}"
-    return browser
 
 
 def pages(facts: dict[str, Any]) -> list[tuple[str, str]]:
