@@ -77,10 +77,18 @@ def test_bad_input_is_refused_and_nothing_changes(app: Flask, as_role) -> None:
         app,
         admin,
         URL,
-        _form(sender_address="not-an-address", reminder_delay_hours="0", max_attempts="99"),
+        _form(
+            sender_address="not-an-address",
+            reminder_delay_hours="0",
+            max_attempts="99",
+            logo_url="ftp://files.example/logo.png",
+            type_reminder_subject="Tomorrow {session_date at {session_time}",
+        ),
     )
     assert response.status_code == 200
-    assert b"field-error" in response.data
+    assert response.data.count(b'class="field-error"') == 5
+    assert b"starting with https://" in response.data
+    assert b"remove stray braces" in response.data
     response = post(
         app,
         admin,

@@ -7,9 +7,11 @@ The section is a :class:`hooks.Tab`; the admin Settings page shows it at
 from __future__ import annotations
 
 import secrets
+import string
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -19,7 +21,15 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from markupsafe import Markup
-from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    IntegerField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.validators import URL, Email, InputRequired, Length, NumberRange, Optional
 
 from core.db import db, utcnow
@@ -48,6 +58,23 @@ LOGO_SIGNATURES = {
 }
 
 
+def web_address(form: FlaskForm, field: Field) -> None:
+    if urlsplit(field.data or "").scheme not in {"http", "https"}:
+        raise ValidationError(_("Use an address starting with https:// or http://."))
+
+
+def subject_placeholders(form: FlaskForm, field: Field) -> None:
+    """Braces must enclose a simple placeholder name, such as {session_date}."""
+    try:
+        names = [name for _text, name, _spec, _conv in string.Formatter().parse(field.data or "")]
+    except ValueError:
+        names = ["?"]
+    if any(name is not None and not name.isidentifier() for name in names):
+        raise ValidationError(
+            _("Braces must enclose a placeholder such as {session_date}; remove stray braces.")
+        )
+
+
 class EmailSettingsForm(FlaskForm):
     sender_name = StringField(
         _l("Sender name"),
@@ -61,7 +88,7 @@ class EmailSettingsForm(FlaskForm):
     )
     logo_url = StringField(
         _l("Logo URL"),
-        validators=[Optional(), URL(require_tld=False), Length(max=500)],
+        validators=[Optional(), URL(require_tld=False), web_address, Length(max=500)],
         description=_l("An image at the top of every email. Or upload one below."),
     )
     logo_file = FileField(_l("Upload a logo"), description=_l("PNG, JPEG or GIF, at most 1 MB."))
@@ -95,7 +122,7 @@ def build_form_class(types: list[EmailType]) -> type[EmailSettingsForm]:
         fields[enabled] = BooleanField(_l("Send"))
         fields[subject] = StringField(
             _l("Subject"),
-            validators=[Optional(), Length(max=200)],
+            validators=[Optional(), Length(max=200), subject_placeholders],
             render_kw={"placeholder": str(email_type.default_subject)},
         )
     return type("EmailSettingsFormWithTypes", (EmailSettingsForm,), fields)
