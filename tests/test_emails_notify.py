@@ -19,7 +19,7 @@ from core.plugins import call
 from core.sessions.models import CoachingSession, SessionDocument
 from core.sessions.service import cancel_session
 from tests.conftest import post
-from tests.test_emails_support import add_session, outbox, work
+from tests.test_emails_support import add_session, outbox, set_options, work
 
 
 def _add_document(session_id: int) -> None:
@@ -146,6 +146,8 @@ def test_send_confirmation_button_is_staff_only_and_ownership_checked(
     response = post(app, coach_client, url, {"next": "https://evil.example/"})
     assert "evil" not in response.headers["Location"]
     assert len(outbox(app)) == 1
+    set_options(app, permissions__coach=["view_clients", "view_sessions"])
+    assert post(app, coach_client, url).status_code == 403  # may not edit sessions
 
 
 def test_session_panel_shows_log_and_button(app: Flask, make_user) -> None:

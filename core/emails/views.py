@@ -22,6 +22,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.accounts.access import admin_required, public, staff_required
+from core.accounts.permissions import require_capability
 from core.db import db
 from core.emails.models import EmailStatus, OutboxEmail
 from core.emails.notify import send_confirmation as queue_confirmation
@@ -52,6 +53,8 @@ def _back(default: str) -> str:
 @bp.route("/sessions/<int:session_id>/emails/confirmation", methods=["POST"])
 @staff_required
 def send_confirmation(session_id: int) -> ResponseReturnValue:
+    """The email panel's button; notifying a client is part of editing sessions."""
+    require_capability(current_user, "edit_sessions")
     session = get_session_or_404(current_user, session_id)
     try:
         sent = queue_confirmation(session, current_user)
