@@ -199,3 +199,26 @@ def test_broken_theme_template_falls_back_to_the_core(
     assert "Breathing basics" in message.get_body(("plain",)).get_content()
     assert "THEMED Breathing basics" in message.get_body(("html",)).get_content()
     assert "falling back to the core template" in caplog.text
+
+
+def test_hook_may_redirect_an_email_but_not_to_a_bad_address(
+    app: Flask, make_user, mailbox
+) -> None:
+    coach, client = make_user("coach"), make_user("client")
+    session_id = add_session(app, coach.id, client.id)
+    target = {"address": "front-desk@studio.example"}
+
+    class Redirect:
+        @hookimpl
+        def before_email_queued(self, email: OutgoingEmail) -> None:
+            email.to_address = target["address"]
+
+    with hook_plugin(app, Redirect()):
+        _queue_reminder(app, session_id, dedupe_key="first")
+        target["address"] = "front desk@@studio"
+        with pytest.raises(InvalidAddress):
+            _queue_reminder(app, session_id, dedupe_key="second")
+    work(app)
+    (message,) = mailbox.messages
+    assert "front-desk@studio.example" in message["To"]
+    assert len(outbox(app)) == 1

@@ -100,7 +100,9 @@ def queue_email(
     row = OutboxEmail(
         email_type=outgoing.email_type,
         dedupe_key=outgoing.dedupe_key,
-        to_address=normalize_address(outgoing.to_address),
+        to_address=address
+        if outgoing.to_address == address
+        else normalize_address(outgoing.to_address),  # changed by an add-on
         to_name=(outgoing.to_name or "")[:200] or None,
         from_address=sender(),
         reply_to=_reply_to(to, session),
