@@ -20,14 +20,15 @@ def session_email_log(session_id: int) -> list[OutboxEmail]:
     )
 
 
-def client_timeline(client_id: int, limit: int | None = None) -> list[OutboxEmail]:
+def client_timeline(client_id: int) -> list[OutboxEmail]:
     """Emails to the client plus every email about the client's sessions, newest first."""
     their_sessions = select(CoachingSession.id).where(CoachingSession.client_id == client_id)
-    query = (
-        select(OutboxEmail)
-        .where(or_(OutboxEmail.user_id == client_id, OutboxEmail.session_id.in_(their_sessions)))
-        .order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
+    return list(
+        db.scalars(
+            select(OutboxEmail)
+            .where(
+                or_(OutboxEmail.user_id == client_id, OutboxEmail.session_id.in_(their_sessions))
+            )
+            .order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
+        )
     )
-    if limit is not None:
-        query = query.limit(limit)
-    return list(db.scalars(query))
