@@ -18,7 +18,6 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from core import create_app
 from core.config import ConfigError
 
-
 _database_url: str | None = None
 
 
