@@ -79,7 +79,7 @@ def test_bad_config_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(tmp_path, environ={})
     (tmp_path / "coachdesk.toml").write_text('databse_url = "sqlite://"\n')
-    with pytest.raises(ConfigError, match="unknown setting.*databse_url"):
+    with pytest.raises(ConfigError, match=r"unknown setting.*databse_url"):
         load_config(tmp_path, environ={})
     with pytest.raises(ConfigError, match="cannot be read"):
         load_config(tmp_path, environ={"COACHDESK_CONFIG": str(tmp_path / "missing.toml")})

@@ -54,7 +54,8 @@ def test_emails_are_unique_whatever_the_case(app: Flask, make_user) -> None:  # 
         app,
         lambda c: c.execute(
             text(
-                "INSERT INTO users (email, first_name, last_name, role, is_active, session_token, created_at)"
+                "INSERT INTO users"
+                " (email, first_name, last_name, role, is_active, session_token, created_at)"
                 " VALUES ('same@EXAMPLE.test', 'a', 'b', 'client', true, 'tok-x', '2030-01-01')"
             )
         ),
@@ -100,7 +101,8 @@ def test_a_paid_session_has_a_payment(app: Flask, people) -> None:  # type: igno
         app,
         lambda c: c.execute(
             text(
-                f"INSERT INTO payments (session_id, amount, currency, method, paid_at, provider, created_at)"
+                "INSERT INTO payments"
+                " (session_id, amount, currency, method, paid_at, provider, created_at)"
                 f" VALUES ({session_id}, -5, 'EUR', 'cash', '2030-01-01', 'manual', '2030-01-01')"
             )
         ),
@@ -109,7 +111,8 @@ def test_a_paid_session_has_a_payment(app: Flask, people) -> None:  # type: igno
         app,
         lambda c: c.execute(
             text(
-                f"INSERT INTO payments (session_id, amount, currency, method, paid_at, provider, created_at)"
+                "INSERT INTO payments"
+                " (session_id, amount, currency, method, paid_at, provider, created_at)"
                 f" VALUES ({session_id}, 5, 'EUR', 'bitcoin', '2030-01-01', 'manual', '2030-01-01')"
             )
         ),

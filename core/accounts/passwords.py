@@ -37,9 +37,7 @@ _COMMON = frozenset(
 def use_parameters(*, time_cost: int, memory_cost: int, parallelism: int) -> None:
     """Change the argon2id cost (the test suite lowers it; stored hashes carry their own)."""
     global _hasher, _DUMMY_HASH
-    _hasher = PasswordHasher(
-        time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
-    )
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
     _DUMMY_HASH = _hasher.hash("no account has this password")
 
 
