@@ -29,108 +29,39 @@ def test_help_lists_every_command(instance: Path) -> None:
         assert all(sub in out for sub in subs), out
 
 
+def create_user(instance: Path, role: str, email: str, password: str = "Another-long-secret-4"):  # type: ignore[no-untyped-def]
+    return run_cli(
+        instance, "users", "create", "--role", role, "--email", email,
+        "--password", password, "--first-name", "Wanda", "--last-name", "Kay",
+    )  # fmt: skip
+
+
 def test_init_demo_users_and_db_commands(instance: Path) -> None:
     result = run_cli(instance, "db", "current")
     assert "empty" in result.stdout
 
-    result = run_cli(
-        instance,
-        "init",
-        "--email",
-        "owner@example.org",
-        "--password",
-        "Very-long-secret-9",
-        "--first-name",
-        "Olga",
-        "--last-name",
-        "Owner",
-    )
+    admin = ["--email", "owner@example.org", "--password", "Very-long-secret-9"]
+    names = ["--first-name", "Olga", "--last-name", "Owner"]
+    result = run_cli(instance, "init", *admin, *names)
     assert result.returncode == 0, result.stderr
     assert "administrator owner@example.org created" in result.stdout
     assert "up to date" in run_cli(instance, "db", "current").stdout
 
     # init refuses a database that already has users
-    again = run_cli(
-        instance,
-        "init",
-        "--email",
-        "x@example.org",
-        "--password",
-        "Very-long-secret-9",
-        "--first-name",
-        "X",
-        "--last-name",
-        "Y",
-    )
+    again = run_cli(instance, "init", *admin, *names)
     assert again.returncode == 1 and "already has users" in again.stderr
 
     # demo refuses a non-empty database unless forced
     refused = run_cli(instance, "demo")
     assert refused.returncode == 1 and "--force" in refused.stderr
 
-    created = run_cli(
-        instance,
-        "users",
-        "create",
-        "--role",
-        "coach",
-        "--email",
-        "Coach@Example.org",
-        "--password",
-        "Another-long-secret-4",
-        "--first-name",
-        "Carl",
-        "--last-name",
-        "Coach",
-    )
+    created = create_user(instance, "coach", "Coach@Example.org")
     assert created.returncode == 0, created.stderr
-    duplicate = run_cli(
-        instance,
-        "users",
-        "create",
-        "--role",
-        "client",
-        "--email",
-        "coach@example.ORG",
-        "--password",
-        "Another-long-secret-4",
-        "--first-name",
-        "C",
-        "--last-name",
-        "D",
-    )
+    duplicate = create_user(instance, "client", "coach@example.ORG")
     assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
-    weak = run_cli(
-        instance,
-        "users",
-        "create",
-        "--role",
-        "client",
-        "--email",
-        "weak@example.org",
-        "--password",
-        "short",
-        "--first-name",
-        "W",
-        "--last-name",
-        "K",
-    )
+    weak = create_user(instance, "client", "weak@example.org", password="short")
     assert weak.returncode == 1 and "at least" in weak.stderr
-    bad_email = run_cli(
-        instance,
-        "users",
-        "create",
-        "--role",
-        "client",
-        "--email",
-        "not-an-email",
-        "--password",
-        "Another-long-secret-4",
-        "--first-name",
-        "W",
-        "--last-name",
-        "K",
-    )
+    bad_email = create_user(instance, "client", "not-an-email")
     assert bad_email.returncode == 1 and "invalid email" in bad_email.stderr
 
     down = run_cli(instance, "db", "downgrade", "base")

@@ -36,6 +36,17 @@ def insert_session(conn, coach_id: int, client_id: int | None, **values) -> int:
     return int(conn.execute(table.insert().values(**row)).inserted_primary_key[0])
 
 
+def insert_payment(conn, session_id: int, amount: int = 5, method: str = "cash") -> None:  # type: ignore[no-untyped-def]
+    conn.execute(
+        text(
+            "INSERT INTO payments"
+            " (session_id, amount, currency, method, paid_at, provider, created_at)"
+            " VALUES (:s, :a, 'EUR', :m, '2030-01-01', 'manual', '2030-01-01')"
+        ),
+        {"s": session_id, "a": amount, "m": method},
+    )
+
+
 @pytest.fixture
 def people(make_user):  # type: ignore[no-untyped-def]
     return make_user(Role.COACH), make_user(Role.CLIENT)
@@ -97,26 +108,11 @@ def test_a_paid_session_has_a_payment(app: Flask, people) -> None:  # type: igno
             text(f"UPDATE coaching_sessions SET payment_status='paid' WHERE id={session_id}")
         ),
     )
-    refused(
-        app,
-        lambda c: c.execute(
-            text(
-                "INSERT INTO payments"
-                " (session_id, amount, currency, method, paid_at, provider, created_at)"
-                f" VALUES ({session_id}, -5, 'EUR', 'cash', '2030-01-01', 'manual', '2030-01-01')"
-            )
-        ),
-    )
-    refused(
-        app,
-        lambda c: c.execute(
-            text(
-                "INSERT INTO payments"
-                " (session_id, amount, currency, method, paid_at, provider, created_at)"
-                f" VALUES ({session_id}, 5, 'EUR', 'bitcoin', '2030-01-01', 'manual', '2030-01-01')"
-            )
-        ),
-    )
+    refused(app, lambda c: insert_payment(c, session_id, amount=-5))  # negative
+    refused(app, lambda c: insert_payment(c, session_id, method="bitcoin"))  # unknown method
+    with get_database(app).engine.begin() as conn:  # control: the same insert, valid, goes in
+        insert_payment(conn, session_id)
+        conn.execute(text(f"DELETE FROM payments WHERE session_id={session_id}"))
     with app.app_context():
         session = db.get(CoachingSession, session_id)
         assert session is not None
