@@ -138,3 +138,11 @@ def test_naive_datetimes_are_refused(app: Flask, people) -> None:  # type: ignor
             )
         )
         db.flush()
+
+
+def test_names_are_kept_on_one_line(app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
+    """Names end up in email headers: a smuggled line break must not survive."""
+    user = make_user(Role.CLIENT, first_name="Ann\r\nBcc: x@evil.test", last_name="  Lee  ")
+    assert user.first_name == "Ann Bcc: x@evil.test"
+    assert user.last_name == "Lee"
+    assert user.full_name == "Ann Bcc: x@evil.test Lee"

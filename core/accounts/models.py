@@ -17,7 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from core.db import Base, utcnow
 
@@ -76,6 +76,11 @@ class User(Base):
 
     def get_id(self) -> str:
         return self.session_token
+
+    @validates("email", "first_name", "last_name", "phone", "display_name")
+    def _one_line(self, _key: str, value: str | None) -> str | None:
+        """Single-line fields: no line breaks or runs of spaces (they end up in email headers)."""
+        return " ".join(value.split()) if value is not None else None
 
     # Helpers ----------------------------------------------------------------
     @property
