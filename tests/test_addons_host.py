@@ -73,6 +73,26 @@ def test_activate_then_deactivate_keeps_data(app: Flask, admin_client) -> None: 
     assert b"(1 notes)" in admin_client.get("/testaddon/hello").data
 
 
+def test_addon_settings_section_and_client_tab_follow_activation(
+    app: Flask,
+    admin_client,
+    as_role,  # type: ignore[no-untyped-def]
+) -> None:
+    client, _ = as_role(Role.CLIENT)
+    assert admin_client.get("/admin/settings/testaddon").status_code == 404
+    assert client.get("/accueil-client/extra").status_code == 404
+    toggle(app, admin_client, "testaddon", "activate")
+    settings = admin_client.get("/admin/settings/testaddon")
+    assert settings.status_code == 200 and b"testaddon-settings" in settings.data
+    assert b"/admin/settings/testaddon" in admin_client.get("/admin/settings/general").data
+    area = client.get("/accueil-client/extra")
+    assert area.status_code == 200 and b"testaddon-tab" in area.data
+    assert b"Test card" in area.data  # its statistics card
+    toggle(app, admin_client, "testaddon", "deactivate")
+    assert admin_client.get("/admin/settings/testaddon").status_code == 404
+    assert client.get("/accueil-client/extra").status_code == 404
+
+
 def test_state_lives_in_the_database_and_reaches_other_processes(
     app: Flask,
     admin_client,

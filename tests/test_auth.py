@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from flask import Flask
@@ -182,3 +183,75 @@ def test_pages_speak_the_browsers_language(client) -> None:  # type: ignore[no-u
     assert "Mot de passe" in french.data.decode()
     english = client.get("/connexion", headers={"Accept-Language": "en-GB"})
     assert b'<html lang="en"' in english.data and b"Password" in english.data
+
+
+REDIS_URL = os.environ.get("COACHDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def test_rate_limit_counters_are_shared_through_redis(app: Flask, make_user, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two processes (two apps) on one Redis: attempts on one count on the other."""
+    import redis
+
+    from core import create_app
+    from core.db import get_database
+
+    store = redis.Redis.from_url(REDIS_URL)
+    store.flushdb()
+    user = make_user(Role.CLIENT)
+    overrides = {
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "RATELIMIT_STORAGE_URI": REDIS_URL,
+    }
+    first, second = (create_app(overrides, instance_path=str(tmp_path)) for _ in range(2))
+    try:
+        for _ in range(5):
+            c = first.test_client()
+            c.post(
+                "/connexion",
+                data={
+                    "email": user.email,
+                    "password": "wrong-password-x",
+                    "csrf_token": csrf_token(first, c),
+                },
+            )
+        other = second.test_client()
+        blocked = other.post(
+            "/connexion",
+            data={
+                "email": user.email,
+                "password": PASSWORD,
+                "csrf_token": csrf_token(second, other),
+            },
+        )
+        assert blocked.status_code == 429
+        assert store.dbsize() > 0
+    finally:
+        store.flushdb()
+        for application in (first, second):
+            get_database(application).engine.dispose()
+
+
+def test_server_errors_get_the_error_page_and_are_logged(app: Flask, tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    from core import create_app
+    from core.accounts.access import public
+    from core.db import get_database
+
+    broken = create_app(
+        {"DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": app.config["SECRET_KEY"]},
+        instance_path=str(tmp_path),
+    )
+
+    @broken.route("/boom")
+    @public
+    def boom() -> str:
+        raise RuntimeError("kaboom")
+
+    try:
+        response = broken.test_client().get("/boom")
+        assert response.status_code == 500
+        assert b"Something went wrong on our side. It has been logged." in response.data
+        assert b"kaboom" not in response.data  # no internals shown
+        assert "kaboom" in caplog.text
+    finally:
+        get_database(broken).engine.dispose()
