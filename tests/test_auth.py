@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -196,7 +197,12 @@ def test_rate_limit_counters_are_shared_through_redis(app: Flask, make_user, tmp
     from core.db import get_database
 
     store = redis.Redis.from_url(REDIS_URL)
-    store.flushdb()
+    try:
+        store.flushdb()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {REDIS_URL} (optional outside CI; .ci/run starts one)")
     user = make_user(Role.CLIENT)
     overrides = {
         "DATABASE_URL": app.config["DATABASE_URL"],
