@@ -46,18 +46,11 @@ def build_scheduler(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
     start = datetime.now(UTC)
-    scheduler.add_job(
-        in_app_context(app, sweep),
-        "interval",
-        seconds=reminders_every,
-        id="reminders",
-        next_run_time=start,
-    )
-    scheduler.add_job(
-        in_app_context(app, drain),
-        "interval",
-        seconds=outbox_every,
-        id="outbox",
-        next_run_time=start,
-    )
+    for job_id, job, seconds in (
+        ("reminders", sweep, reminders_every),
+        ("outbox", drain, outbox_every),
+    ):
+        scheduler.add_job(
+            in_app_context(app, job), "interval", seconds=seconds, id=job_id, next_run_time=start
+        )
     return scheduler
