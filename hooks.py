@@ -1,3 +1,5 @@
+# Hook specifications declare signatures only: their bodies are empty on purpose.
+# mypy: disable-error-code="empty-body"
 """The Coachdesk add-on contract.
 
 An add-on is an importable module (or package) named in the ``coachdesk.addons``
@@ -47,8 +49,9 @@ import pluggy
 
 if TYPE_CHECKING:
     import click
-    from flask import Blueprint, Flask, Response
+    from flask import Blueprint, Flask
     from markupsafe import Markup
+    from werkzeug.wrappers import Response
 
     from core.accounts.models import User
     from core.sessions.models import CoachingSession
