@@ -19,7 +19,7 @@ from core.emails.models import OutboxEmail
 from core.payments.models import Payment
 from core.sessions.models import CoachingSession, SessionDocument
 from tests.conftest import post
-from tests.test_coach_support import PDF, add_session, assign
+from tests.test_coach_support import PDF, add_session, coach_with_client
 
 
 def form_data(client_id: int | None, **overrides: Any) -> dict[str, Any]:
@@ -65,10 +65,7 @@ def count(app: Flask, model: Any) -> int:
 def coach_and_client(
     app: Flask, as_role: Callable[..., Any], make_user: Callable[..., Any]
 ) -> tuple[Any, Any, Any]:
-    browser, coach = as_role("coach")
-    client = make_user("client", first_name="Alice", last_name="Martin")
-    assign(app, coach.id, client.id)
-    return browser, coach, client
+    return coach_with_client(app, as_role, make_user)
 
 
 def test_new_session_with_generated_title_links_and_no_email(

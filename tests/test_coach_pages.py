@@ -17,17 +17,14 @@ from core.emails.models import OutboxEmail
 from core.payments.models import Payment
 from core.sessions.models import CoachingSession
 from tests.conftest import post
-from tests.test_coach_support import add_session, assign, tomorrow_at_ten
+from tests.test_coach_support import add_session, assign, coach_with_client, tomorrow_at_ten
 
 
 @pytest.fixture
 def desk(
     app: Flask, as_role: Callable[..., Any], make_user: Callable[..., Any]
 ) -> tuple[Any, Any, Any]:
-    browser, coach = as_role("coach")
-    client = make_user("client", first_name="Alice", last_name="Martin", phone="06 12 34 56 78")
-    assign(app, coach.id, client.id)
-    return browser, coach, client
+    return coach_with_client(app, as_role, make_user, phone="06 12 34 56 78")
 
 
 def emails(app: Flask, email_type: str | None = None) -> list[OutboxEmail]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,3 +35,13 @@ def assign(app: Flask, coach_id: int, client_id: int) -> None:
     with app.app_context():
         db.add(CoachClient(coach_id=coach_id, client_id=client_id))
         db.commit()
+
+
+def coach_with_client(
+    app: Flask, as_role: Callable[..., Any], make_user: Callable[..., Any], **client_fields: Any
+) -> tuple[Any, Any, Any]:
+    """A signed-in coach's (browser, coach) and their client, Alice Martin."""
+    browser, coach = as_role("coach")
+    client = make_user("client", first_name="Alice", last_name="Martin", **client_fields)
+    assign(app, coach.id, client.id)
+    return browser, coach, client
