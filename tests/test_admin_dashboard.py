@@ -17,13 +17,11 @@ from core.admin.setup import SETUP_COMPLETED
 from core.db import db, get_database
 from core.emails.models import OutboxEmail
 from core.sessions.models import CoachingSession
-from core.settings import set_option
+from tests.helpers import set_options
 
 
 def mark_setup_done(app: Flask) -> None:
-    with app.app_context():
-        set_option(SETUP_COMPLETED, True)
-        db.commit()
+    set_options(app, {SETUP_COMPLETED: True})
 
 
 def add_session(
@@ -125,9 +123,7 @@ def test_dashboard_day_follows_a_changed_site_time_zone(
     web, _ = as_role(Role.ADMIN)
     coach, client = make_user(Role.COACH), make_user(Role.CLIENT)
     add_session(app, coach, client, datetime(2026, 3, 9, 23, 30, tzinfo=UTC))
-    with app.app_context():
-        set_option("general.timezone", "America/New_York")  # 18:30 on 9 March there
-        db.commit()
+    set_options(app, {"general.timezone": "America/New_York"})  # 18:30 on 9 March there
     assert stat_figures(web.get("/admin/").get_data(as_text=True))["Sessions today"] == "0"
 
 

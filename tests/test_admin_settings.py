@@ -12,9 +12,8 @@ import pytest
 from flask import Flask
 
 from core.accounts.models import Role
-from core.db import db
-from core.settings import get_option, set_option
 from tests.conftest import post
+from tests.helpers import option, set_options
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 SVG = (
@@ -31,11 +30,6 @@ def checkbox(html: str, name: str) -> str:
 
 def upload(app: Flask, web: Any, url: str, data: dict[str, Any]) -> Any:
     return post(app, web, url, data, content_type="multipart/form-data")
-
-
-def option(app: Flask, key: str) -> Any:
-    with app.app_context():
-        return get_option(key)
 
 
 def general(**changes: Any) -> dict[str, Any]:
@@ -202,9 +196,7 @@ def test_settings_are_for_admins_only(as_role: Callable[..., Any]) -> None:
 
 
 def test_general_hides_client_cards_and_sets_admin_scope(admin: Any, app: Flask) -> None:
-    with app.app_context():
-        set_option("clientarea.hidden_cards", ["inactive-addon-card"])
-        db.commit()
+    set_options(app, {"clientarea.hidden_cards": ["inactive-addon-card"]})
     html = admin.get("/admin/settings/general").get_data(as_text=True)
     assert "checked" in checkbox(html, "card-total")  # every card shows by default
     form = general(admin_scope="own")

@@ -11,14 +11,8 @@ from sqlalchemy import select
 from core.accounts.models import Role, User
 from core.db import db
 from core.emails.models import OutboxEmail
-from core.settings import get_option
 from tests.conftest import post
-
-
-def option(app: Flask, key: str) -> Any:
-    with app.app_context():
-        return get_option(key)
-
+from tests.helpers import option
 
 SITE = {"site_name": "Studio Forme", "timezone": "America/Montreal", "currency": "cad"}
 BUSINESS = {"business_name": "Forme SARL", "business_address": "1 rue Haute", "tax_id": "FR123"}

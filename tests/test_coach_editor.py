@@ -19,6 +19,7 @@ from core.emails.models import OutboxEmail
 from core.payments.models import Payment
 from core.sessions.models import CoachingSession, SessionDocument
 from tests.conftest import post
+from tests.helpers import set_options
 from tests.test_coach_support import PDF, add_session, coach_with_client
 
 
@@ -245,11 +246,7 @@ def test_several_pdfs_upload_replace_and_remove(
 def test_refused_uploads_leave_nothing_on_disk_nor_in_the_database(
     app: Flask, coach_and_client: tuple[Any, Any, Any], bad_file: tuple[bytes, str], message: str
 ) -> None:
-    from core.settings import set_option
-
-    with app.app_context():
-        set_option("uploads.max_mb", 1)
-        db.commit()
+    set_options(app, {"uploads.max_mb": 1})
     browser, coach, client = coach_and_client
     sid = add_session(app, coach.id, client.id, title="Docs")
     before = files_on_disk(app)

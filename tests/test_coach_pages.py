@@ -17,6 +17,7 @@ from core.emails.models import OutboxEmail
 from core.payments.models import Payment
 from core.sessions.models import CoachingSession
 from tests.conftest import post
+from tests.helpers import set_options
 from tests.test_coach_support import add_session, assign, coach_with_client, tomorrow_at_ten
 
 
@@ -331,15 +332,11 @@ def test_admin_adds_a_client_for_a_coach(
 def test_deactivating_a_client_needs_the_capability_and_keeps_history(
     app: Flask, desk: tuple[Any, Any, Any]
 ) -> None:
-    from core.settings import set_option
-
     browser, coach, client = desk
     sid = add_session(app, coach.id, client.id)
     url = f"/coach/clients/{client.id}/active"
     assert post(app, browser, url).status_code == 403  # delete_clients is off by default
-    with app.app_context():
-        set_option("permissions.coach", ["view_clients", "edit_clients", "delete_clients"])
-        db.commit()
+    set_options(app, {"permissions.coach": ["view_clients", "edit_clients", "delete_clients"]})
     assert post(app, browser, url).status_code == 302
     with app.app_context():
         assert db.get(User, client.id).is_active is False  # type: ignore[union-attr]

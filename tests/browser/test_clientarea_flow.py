@@ -13,8 +13,8 @@ from pypdf import PdfReader
 from core.accounts.models import Role, User
 from core.db import db, utcnow
 from core.sessions.models import CoachingSession
-from core.settings import set_option
 from tests.conftest import PASSWORD, browser_login, screenshot
+from tests.helpers import set_options
 from tests.test_clientarea_pages import add_session
 
 pytestmark = pytest.mark.browser
@@ -29,11 +29,14 @@ def scene(app: Flask, make_user) -> dict[str, Any]:  # type: ignore[no-untyped-d
     coach = make_user(
         Role.COACH, first_name="Hélène", last_name="Durand", phone="+33 6 12 34 56 78"
     )
-    with app.app_context():
-        set_option("receipts.business_name", "Élan Coaching")
-        set_option("receipts.business_address", "12 rue des Écoles\n75005 Paris")
-        set_option("receipts.tax_id", "SIRET 123 456 789 00012")
-        db.commit()
+    set_options(
+        app,
+        {
+            "receipts.business_name": "Élan Coaching",
+            "receipts.business_address": "12 rue des Écoles\n75005 Paris",
+            "receipts.tax_id": "SIRET 123 456 789 00012",
+        },
+    )
     now = utcnow().replace(minute=0, second=0, microsecond=0)
     ids = {
         "soon": add_session(

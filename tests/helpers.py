@@ -1,0 +1,24 @@
+"""Small helpers shared by several test modules (this module holds no test)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from core.db import db
+from core.settings import get_option, set_option
+
+
+def option(app: Flask, key: str) -> Any:
+    """A site option as stored, read outside any request."""
+    with app.app_context():
+        return get_option(key)
+
+
+def set_options(app: Flask, values: dict[str, Any]) -> None:
+    """Store site options and commit, outside any request (before the test's requests)."""
+    with app.app_context():
+        for key, value in values.items():
+            set_option(key, value)
+        db.commit()
