@@ -16,9 +16,9 @@ def option(app: Flask, key: str) -> Any:
         return get_option(key)
 
 
-def set_options(app: Flask, values: dict[str, Any]) -> None:
-    """Store site options and commit, outside any request (before the test's requests)."""
+def set_options(app: Flask, **values: Any) -> None:
+    """Set site options and commit; keys use ``__`` for dots (``emails__max_attempts=2``)."""
     with app.app_context():
         for key, value in values.items():
-            set_option(key, value)
+            set_option(key.replace("__", "."), value)
         db.commit()

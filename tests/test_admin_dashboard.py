@@ -21,7 +21,7 @@ from tests.helpers import set_options
 
 
 def mark_setup_done(app: Flask) -> None:
-    set_options(app, {SETUP_COMPLETED: True})
+    set_options(app, **{SETUP_COMPLETED: True})
 
 
 def add_session(
@@ -123,7 +123,7 @@ def test_dashboard_day_follows_a_changed_site_time_zone(
     web, _ = as_role(Role.ADMIN)
     coach, client = make_user(Role.COACH), make_user(Role.CLIENT)
     add_session(app, coach, client, datetime(2026, 3, 9, 23, 30, tzinfo=UTC))
-    set_options(app, {"general.timezone": "America/New_York"})  # 18:30 on 9 March there
+    set_options(app, general__timezone="America/New_York")  # 18:30 on 9 March there
     assert stat_figures(web.get("/admin/").get_data(as_text=True))["Sessions today"] == "0"
 
 

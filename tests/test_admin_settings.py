@@ -196,7 +196,7 @@ def test_settings_are_for_admins_only(as_role: Callable[..., Any]) -> None:
 
 
 def test_general_hides_client_cards_and_sets_admin_scope(admin: Any, app: Flask) -> None:
-    set_options(app, {"clientarea.hidden_cards": ["inactive-addon-card"]})
+    set_options(app, clientarea__hidden_cards=["inactive-addon-card"])
     html = admin.get("/admin/settings/general").get_data(as_text=True)
     assert "checked" in checkbox(html, "card-total")  # every card shows by default
     form = general(admin_scope="own")

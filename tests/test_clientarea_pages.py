@@ -187,7 +187,7 @@ def test_cancel_outside_the_window_is_refused_with_the_coach_contact(app: Flask,
 
 def test_window_zero_allows_cancelling_until_the_start(app: Flask, people) -> None:
     browser, client, coach = people
-    set_options(app, {"general.cancellation_window_hours": 0})
+    set_options(app, general__cancellation_window_hours=0)
     sid = add_session(app, client, coach, starts_at=utcnow() + timedelta(minutes=10))
     post(app, browser, f"{AREA}/sessions/{sid}/cancel", {"version": 1})
     assert load(app, sid).status == "cancelled"
@@ -491,7 +491,7 @@ def test_statistics_cards_and_hidden_option(app: Flask, people) -> None:
     assert ">3<" in cards  # total, cancelled excluded
     assert ">2<" in cards  # completed
     assert "2 h 30 min" in cards and "Next one" in cards and "€50.00" in cards
-    set_options(app, {HIDDEN_CARDS: ["spent", "time"]})
+    set_options(app, **{HIDDEN_CARDS: ["spent", "time"]})
     cards = browser.get(AREA + "/sessions").get_data(as_text=True).split('class="stat-cards"')[1]
     assert (
         "Total spent" not in cards.split("</dl>")[0] and "Time spent" not in cards.split("</dl>")[0]

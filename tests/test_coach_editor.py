@@ -246,7 +246,7 @@ def test_several_pdfs_upload_replace_and_remove(
 def test_refused_uploads_leave_nothing_on_disk_nor_in_the_database(
     app: Flask, coach_and_client: tuple[Any, Any, Any], bad_file: tuple[bytes, str], message: str
 ) -> None:
-    set_options(app, {"uploads.max_mb": 1})
+    set_options(app, uploads__max_mb=1)
     browser, coach, client = coach_and_client
     sid = add_session(app, coach.id, client.id, title="Docs")
     before = files_on_disk(app)

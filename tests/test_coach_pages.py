@@ -336,7 +336,7 @@ def test_deactivating_a_client_needs_the_capability_and_keeps_history(
     sid = add_session(app, coach.id, client.id)
     url = f"/coach/clients/{client.id}/active"
     assert post(app, browser, url).status_code == 403  # delete_clients is off by default
-    set_options(app, {"permissions.coach": ["view_clients", "edit_clients", "delete_clients"]})
+    set_options(app, permissions__coach=["view_clients", "edit_clients", "delete_clients"])
     assert post(app, browser, url).status_code == 302
     with app.app_context():
         assert db.get(User, client.id).is_active is False  # type: ignore[union-attr]

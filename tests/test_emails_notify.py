@@ -19,7 +19,8 @@ from core.plugins import call
 from core.sessions.models import CoachingSession, SessionDocument
 from core.sessions.service import cancel_session
 from tests.conftest import post
-from tests.test_emails_support import add_session, outbox, set_options, work
+from tests.helpers import set_options
+from tests.test_emails_support import add_session, outbox, work
 
 
 def _add_document(session_id: int) -> None:

@@ -20,7 +20,8 @@ from core.sessions.models import CoachingSession
 from core.themes import Theme, themes
 from hooks import OutgoingEmail, hookimpl
 from tests.conftest import links_in
-from tests.test_emails_support import add_session, hook_plugin, outbox, set_options, work
+from tests.helpers import set_options
+from tests.test_emails_support import add_session, hook_plugin, outbox, work
 
 
 def _queue_reminder(app: Flask, session_id: int, **kw: object) -> OutboxEmail | None:

@@ -12,7 +12,8 @@ from core.emails.models import OutboxEmail
 from core.emails.options import cron_token
 from core.settings import get_option
 from tests.conftest import free_port, post
-from tests.test_emails_support import add_session, outbox, set_options, smtp_url, work
+from tests.helpers import set_options
+from tests.test_emails_support import add_session, outbox, smtp_url, work
 
 URL = "/admin/settings/emails"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

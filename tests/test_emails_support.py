@@ -13,7 +13,6 @@ from core.db import db, utcnow
 from core.emails.models import OutboxEmail
 from core.plugins import get_host
 from core.sessions.models import CoachingSession
-from core.settings import set_option
 from core.worker import PassResult, run_once
 
 
@@ -46,14 +45,6 @@ def work(app: Flask, now: datetime | None = None) -> PassResult:
     """One worker pass, as the worker process and the cron URL do it."""
     with app.app_context():
         return run_once(now)
-
-
-def set_options(app: Flask, **values: Any) -> None:
-    """Set site options; keys use ``__`` for dots (``emails__max_attempts=2``)."""
-    with app.app_context():
-        for key, value in values.items():
-            set_option(key.replace("__", "."), value)
-        db.commit()
 
 
 @contextmanager

@@ -31,7 +31,8 @@ from core.worker.cli import worker_command
 from core.worker.delivery import LEASE, backoff, claim, drain
 from core.worker.scheduler import build_scheduler
 from tests.conftest import Mailbox, free_port
-from tests.test_emails_support import outbox, set_options, smtp_url, work
+from tests.helpers import set_options
+from tests.test_emails_support import outbox, smtp_url, work
 
 
 def _queue(app: Flask, make_user, n: int = 1) -> list[User]:

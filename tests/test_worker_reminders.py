@@ -15,7 +15,8 @@ from core.db import db, get_database
 from core.sessions.models import CoachingSession, SessionDocument
 from core.worker.reminders import _claim_due, remind, sweep
 from hooks import OutgoingEmail, hookimpl
-from tests.test_emails_support import add_session, hook_plugin, outbox, set_options, work
+from tests.helpers import set_options
+from tests.test_emails_support import add_session, hook_plugin, outbox, work
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2030, 5, 6, 8, 0, tzinfo=UTC)

@@ -31,11 +31,9 @@ def scene(app: Flask, make_user) -> dict[str, Any]:  # type: ignore[no-untyped-d
     )
     set_options(
         app,
-        {
-            "receipts.business_name": "Élan Coaching",
-            "receipts.business_address": "12 rue des Écoles\n75005 Paris",
-            "receipts.tax_id": "SIRET 123 456 789 00012",
-        },
+        receipts__business_name="Élan Coaching",
+        receipts__business_address="12 rue des Écoles\n75005 Paris",
+        receipts__tax_id="SIRET 123 456 789 00012",
     )
     now = utcnow().replace(minute=0, second=0, microsecond=0)
     ids = {
