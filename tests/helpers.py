@@ -8,6 +8,12 @@ from flask import Flask
 
 from core.db import db
 from core.settings import get_option, set_option
+from tests.conftest import post
+
+
+def upload(app: Flask, web: Any, url: str, data: dict[str, Any]) -> Any:
+    """POST ``data`` as a multipart form (files as ``(stream, filename)``), CSRF token added."""
+    return post(app, web, url, data, content_type="multipart/form-data")
 
 
 def option(app: Flask, key: str) -> Any:

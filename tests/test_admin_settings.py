@@ -13,7 +13,7 @@ from flask import Flask
 
 from core.accounts.models import Role
 from tests.conftest import post
-from tests.helpers import option, set_options
+from tests.helpers import option, set_options, upload
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 SVG = (
@@ -26,10 +26,6 @@ def checkbox(html: str, name: str) -> str:
     found = re.search(rf'<input[^>]*name="{name}"[^>]*>', html)
     assert found, name
     return found.group(0)
-
-
-def upload(app: Flask, web: Any, url: str, data: dict[str, Any]) -> Any:
-    return post(app, web, url, data, content_type="multipart/form-data")
 
 
 def general(**changes: Any) -> dict[str, Any]:

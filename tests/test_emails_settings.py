@@ -12,7 +12,7 @@ from core.emails.models import OutboxEmail
 from core.emails.options import cron_token
 from core.settings import get_option
 from tests.conftest import free_port, post
-from tests.helpers import set_options
+from tests.helpers import option, set_options, upload
 from tests.test_emails_support import add_session, outbox, smtp_url, work
 
 URL = "/admin/settings/emails"
@@ -90,12 +90,8 @@ def test_bad_input_is_refused_and_nothing_changes(app: Flask, as_role) -> None:
     assert response.data.count(b'class="field-error"') == 5
     assert b"starting with https://" in response.data
     assert b"remove stray braces" in response.data
-    response = post(
-        app,
-        admin,
-        URL,
-        {**_form(), "logo_file": (io.BytesIO(b"<svg/>"), "logo.svg")},
-        content_type="multipart/form-data",
+    response = upload(
+        app, admin, URL, {**_form(), "logo_file": (io.BytesIO(b"<svg/>"), "logo.svg")}
     )
     assert b"PNG, JPEG or GIF" in response.data
     with app.app_context():
@@ -105,16 +101,9 @@ def test_bad_input_is_refused_and_nothing_changes(app: Flask, as_role) -> None:
 
 def test_logo_upload_is_served_and_used(app: Flask, as_role, client) -> None:
     admin, _ = as_role("admin")
-    response = post(
-        app,
-        admin,
-        URL,
-        {**_form(), "logo_file": (io.BytesIO(PNG), "logo.png")},
-        content_type="multipart/form-data",
-    )
+    response = upload(app, admin, URL, {**_form(), "logo_file": (io.BytesIO(PNG), "logo.png")})
     assert response.status_code == 302
-    with app.app_context():
-        logo_url = get_option("emails.logo_url")
+    logo_url = option(app, "emails.logo_url")
     assert logo_url.startswith(app.config["BASE_URL"] + "/emails/logo/logo-")
     served = client.get(logo_url.removeprefix(app.config["BASE_URL"]))
     assert served.status_code == 200 and served.data == PNG
