@@ -233,13 +233,13 @@ def users_create(
     role: str, email: str, password: str | None, first_name: str, last_name: str, phone: str | None
 ) -> None:
     """Create an administrator, a coach or a client."""
-    from email_validator import EmailNotValidError, validate_email
+    from core.emails.outbox import InvalidAddress, normalize_address
 
     _require_schema()
     try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise click.ClickException(f"invalid email {email!r}: {exc}") from None
+        normalize_address(email)
+    except InvalidAddress:
+        raise click.ClickException(f"invalid email {email!r}") from None
     password = password or click.prompt("Password", hide_input=True, confirmation_prompt=True)
     _create_user(role, email, password, first_name, last_name, phone)
     click.echo(f"Created {role} {email}.")

@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
 from wtforms import EmailField, Field, RadioField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User, new_token
@@ -19,8 +19,8 @@ from core.admin.blueprint import bp, choices, paginate
 from core.admin.settings import strip
 from core.db import db
 from core.emails.accounts import send_login_details, send_password_reset
+from core.emails.outbox import valid_address
 
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 STAFF_ROLES = (Role.ADMIN.value, Role.COACH.value)
 #: The list's filter: its value in the URL → the roles it shows.
 ROLE_FILTERS = {"staff": STAFF_ROLES, "client": (Role.CLIENT.value,)}
@@ -45,9 +45,7 @@ class PersonForm(FlaskForm):
         validators=[
             DataRequired(),
             Length(max=254),
-            # Not email_validator: it refuses reserved domains (.test, .local) that
-            # self-hosted and demo sites use.
-            Regexp(EMAIL, message=_l("Enter an email address such as name@example.com.")),
+            valid_address,
             validate_new_email,
         ],
         filters=[strip],

@@ -5,13 +5,13 @@ from __future__ import annotations
 from functools import cache
 from zoneinfo import available_timezones
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, Field, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from core.emails.outbox import valid_address
 from core.i18n import LANGUAGES
 
 
@@ -28,20 +28,12 @@ def timezone_choices(site_zone: str) -> list[SelectChoice]:
     return [first, *_zones()]
 
 
-def valid_email(_form: FlaskForm, field: Field) -> None:
-    """Syntax only, with the rules the outbox applies (test domains allowed, no DNS lookup)."""
-    try:
-        validate_email(field.data or "", check_deliverability=False, test_environment=True)
-    except EmailNotValidError:
-        raise ValidationError(_l("Enter an email address such as name@example.com.")) from None
-
-
 class ProfileForm(FlaskForm):
     first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
     last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
     email = EmailField(
         _l("Email"),
-        validators=[DataRequired(), Length(max=254), valid_email],
+        validators=[DataRequired(), Length(max=254), valid_address],
         description=_l("You sign in with it and receive your session emails there."),
     )
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])

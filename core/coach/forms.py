@@ -17,8 +17,9 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from core.emails.outbox import valid_address
 from core.payments.models import PAYMENT_METHODS
 from core.sessions.models import PAYMENT_STATUSES, SESSION_STATUSES
 
@@ -130,16 +131,6 @@ class PaymentForm(PaymentMixin, FlaskForm):
     """Manual payment marking from a card or the Finances tab."""
 
 
-def usable_address(form: FlaskForm, field: EmailField) -> None:
-    """The same rule as the outbox's: an address the site can actually write to."""
-    from core.emails.outbox import InvalidAddress, normalize_address
-
-    try:
-        normalize_address(field.data or "")
-    except InvalidAddress as exc:
-        raise ValidationError(str(exc)) from None
-
-
 class ClientForm(FlaskForm):
     """Add a client, or edit a client's contact details."""
 
@@ -147,7 +138,7 @@ class ClientForm(FlaskForm):
     last_name = StringField(_l("Last name"), validators=[InputRequired(), Length(max=100)])
     email = EmailField(
         _l("Email"),
-        validators=[InputRequired(), Length(max=254), usable_address],
+        validators=[InputRequired(), Length(max=254), valid_address],
         description=_l("Used to sign in and for notifications."),
         render_kw={"autocomplete": "off"},
     )

@@ -13,8 +13,10 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from wtforms import Field, ValidationError
 
 from core.accounts.models import Role, User
 from core.db import db, utcnow
@@ -43,6 +45,18 @@ def normalize_address(address: str) -> str:
         raise InvalidAddress(
             _("“%(address)s” is not a valid email address: %(reason)s", address=address, reason=exc)
         ) from None
+
+
+def valid_address(_form: object, field: Field) -> None:
+    """WTForms validator: an address the outbox will accept (syntax only, test domains allowed).
+
+    Every form that takes an email address uses it, so that what a form accepts
+    can always be written to.
+    """
+    try:
+        normalize_address(field.data or "")
+    except InvalidAddress:
+        raise ValidationError(_l("Enter an email address such as name@example.com.")) from None
 
 
 def is_queued(dedupe_key: str) -> bool:

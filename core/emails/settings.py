@@ -30,7 +30,7 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import URL, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional
 
 from core.db import db, utcnow
 from core.emails.models import EmailStatus
@@ -40,7 +40,7 @@ from core.emails.options import (
     cron_token,
     regenerate_cron_token,
 )
-from core.emails.outbox import InvalidAddress, queue_email
+from core.emails.outbox import InvalidAddress, queue_email, valid_address
 from core.emails.render import external_url
 from core.emails.types import REMINDER, all_email_types
 from core.sessions.models import CoachingSession
@@ -83,7 +83,7 @@ class EmailSettingsForm(FlaskForm):
     )
     sender_address = EmailField(
         _l("Sender address"),
-        validators=[Optional(), Email(), Length(max=254)],
+        validators=[Optional(), Length(max=254), valid_address],
         description=_l("Empty: the address of the server configuration (MAIL_FROM)."),
     )
     logo_url = StringField(

@@ -78,6 +78,8 @@ def update(root: Path = CORE) -> None:
         for lang in LANGS:
             path = _po_path(folder, lang)
             catalog = _read(path, lang)
+            if path.exists():  # keep the header's date: only real changes make a diff
+                template.creation_date = catalog.creation_date
             catalog.update(template, no_fuzzy_matching=True)
             catalog.obsolete.clear()
             path.parent.mkdir(parents=True, exist_ok=True)
