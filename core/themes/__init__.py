@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, abort, current_app, has_app_context, send_from_directory, url_for
+from flask import Flask, abort, current_app, g, has_app_context, send_from_directory, url_for
 from jinja2 import BaseLoader, Environment, TemplateNotFound
 from jinja2.loaders import split_template_path
 from werkzeug.wrappers import Response
@@ -75,13 +75,18 @@ class ThemeLoader(BaseLoader):
         self.core_folders = core_folders
 
     def search_path(self) -> list[Path]:
+        """Folders to search, worked out once per app context (every lookup asks)."""
         if not has_app_context():
             return self.core_folders
-        from core.plugins import collect
+        cached: list[Path] | None = g.get("_template_search_path")
+        if cached is None:
+            from core.plugins import collect
 
-        theme = active_theme()
-        addon_folders = [Path(p) for p in collect("template_folders")]
-        return ([theme.templates] if theme else []) + addon_folders + self.core_folders
+            theme = active_theme()
+            addon_folders = [Path(p) for p in collect("template_folders")]
+            cached = ([theme.templates] if theme else []) + addon_folders + self.core_folders
+            g._template_search_path = cached
+        return cached
 
     def get_source(
         self, environment: Environment, template: str
