@@ -65,13 +65,11 @@ def init_app(app: Flask, core_plugins: dict[str, Any]) -> PluginHost:
         host.register_core(module, area)
     host.discover()
 
-    for addon_name, blueprints in zip(
-        host.addons, [host.call("register_blueprints", only=[n]) for n in host.addons], strict=True
-    ):
-        for result in blueprints:
-            for blueprint in result:
+    for addon in host.addons.values():
+        for blueprints in host.call("register_blueprints", only=[addon.name]):
+            for blueprint in blueprints:
                 app.register_blueprint(blueprint)
-                host.addons[addon_name].blueprints.append(blueprint.name)
+                addon.blueprints.append(blueprint.name)
     owners = {bp: a.name for a in host.addons.values() for bp in a.blueprints}
 
     @app.before_request
