@@ -6,7 +6,6 @@ else the site's. Money is integer minor units plus an ISO currency code.
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -80,8 +79,3 @@ def init_app(app: Flask) -> None:
 def translation_directories(core_root: Path) -> list[str]:
     """The core's catalog plus one per area that has its own."""
     return [str(p) for p in sorted(core_root.glob("**/translations")) if p.is_dir()]
-
-
-def localtime(dt: datetime) -> datetime:
-    """An instant in the viewer's time zone."""
-    return dt.astimezone(zone(select_timezone()))

@@ -54,10 +54,6 @@ def set_option(key: str, value: Any) -> None:
     _stored()[key] = value
 
 
-def forget_cache() -> None:
-    g.pop("_site_options", None)
-
-
 # Options of the core that several areas read. Areas define their own next to their code.
 define("general.site_name", "Coachdesk")
 define("general.timezone", "Europe/Paris")
