@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, abort, current_app, g, has_app_context, send_from_directory, url_for
-from jinja2 import BaseLoader, Environment, TemplateNotFound
+from flask_babel import get_locale
+from jinja2 import BaseLoader, Environment, Template, TemplateNotFound
+from jinja2.environment import TemplateModule
 from jinja2.loaders import split_template_path
+from jinja2.runtime import Context
 from werkzeug.wrappers import Response
 
 from core.settings import get_option
@@ -122,6 +125,25 @@ class ThemeLoader(BaseLoader):
         return sorted(names)
 
 
+class RequestTemplate(Template):
+    """A template whose imported form (``{% from ... import %}``) lives for one request.
+
+    Jinja keeps an imported template's module for the life of the process, so the
+    top-level ``{% set %}`` of a macro file (translated labels, today's date) would be
+    frozen by the first request. Here it is evaluated once per request and language.
+    """
+
+    def _get_default_module(self, ctx: Context | None = None) -> TemplateModule:
+        if (ctx is not None and ctx.globals_keys - self.globals.keys()) or not has_app_context():
+            return super()._get_default_module(ctx)  # Jinja does not cache these anyway
+        # Keyed by language too: the worker renders emails in several, one context.
+        key = (id(self), str(get_locale()))
+        modules: dict[tuple[int, str], TemplateModule] = g.setdefault("_template_modules", {})
+        if key not in modules:
+            modules[key] = self.make_module()
+        return modules[key]
+
+
 def asset_url(filename: str) -> str:
     """URL of a static file: the active theme's copy if it has one, else the core's."""
     theme = active_theme()
@@ -143,3 +165,4 @@ def init_app(app: Flask) -> None:
     theme_static.access = "public"  # type: ignore[attr-defined]
     app.jinja_env.globals["asset_url"] = asset_url
     app.jinja_env.auto_reload = True  # lets ThemeLoader's uptodate() see theme switches
+    app.jinja_env.template_class = RequestTemplate
