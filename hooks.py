@@ -16,6 +16,13 @@ them. Module attributes describe it:
 ``DESCRIPTION``  one sentence shown under it
 ``VERSION``      shown on the Add-ons page (default: the distribution's version)
 ``REQUIRES``     names of add-ons that must be active first, e.g. ``("premium",)``
+``CONTRACT``     the range of this contract's versions it was written for, as a
+                 PEP 440 specifier (``">=1.0,<2"``); activation outside it is refused.
+                 Default: any 1.x. The running contract is :data:`CONTRACT_VERSION`.
+
+What an add-on may import: this module, ``core.api`` (the public API of the core,
+documented there) and third-party libraries. Everything else under ``core`` is
+private and may change in any release.
 
 Rules the host guarantees:
 
@@ -27,8 +34,16 @@ Rules the host guarantees:
   installed add-on at start-up, because Flask and Alembic need their answers
   before any request. What they register is hidden again (404, not listed) while
   the add-on is inactive.
-* An add-on that fails to import, or raises inside a hook, is logged and reported
-  on the Add-ons page; the call goes on without it and the site keeps working.
+* An add-on that fails to import, implements a hook this contract does not declare
+  (a misspelt name), or raises inside a hook, is logged and reported on the Add-ons
+  page; the call goes on without it and the site, the CLI and the worker keep working.
+* A hook that raises leaves nothing half-done: the *event* hooks (``session_*``,
+  ``payment_*``, ``before_email_queued``, ``email_queued``) run inside a database
+  savepoint that is rolled back when they raise, and an email whose
+  ``before_email_queued`` raised is queued exactly as it was before that add-on's hook.
+* Keys are first come, first served: a tab, menu item, card, settings section, email
+  type or capability whose key the core or an add-on activated earlier already uses is
+  refused for the newcomer (left out and reported), never a silent hijack.
 * Deactivating hides an add-on's features; its tables and data stay.
 * The core registers its own tabs, menu entries, cards and email types through these
   same hooks: read ``core/*/plugin.py`` for worked examples.
@@ -57,6 +72,8 @@ if TYPE_CHECKING:
     from core.sessions.models import CoachingSession
 
 PROJECT = "coachdesk"
+#: The version of this contract. Minor versions only add; a major version may break.
+CONTRACT_VERSION = "1.0"
 hookspec = pluggy.HookspecMarker(PROJECT)
 #: Decorate your hook implementations with this.
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -125,6 +142,15 @@ class EmailType:
     default_enabled: bool = True
 
 
+@dataclass(frozen=True)
+class EmailParagraph:
+    """A paragraph an add-on adds to an email's body (see ``email_context``)."""
+
+    text: str
+    link_url: str | None = None
+    link_label: str | None = None
+
+
 @dataclass
 class OutgoingEmail:
     """An email about to be written to the outbox.
@@ -162,6 +188,52 @@ class OutgoingEmail:
         self.body_text = f"{self.body_text.rstrip()}\n\n{text}\n"
         if self.body_html is not None:
             self.body_html = f"{self.body_html}<p>{escape(text)}</p>"
+
+
+@dataclass(frozen=True)
+class AddonStatus:
+    """What an add-on wants the site owner to know, shown on its Add-ons card."""
+
+    level: str  # "ok", "warning" or "error"
+    message: str
+    url: str | None = None  # e.g. the add-on's settings page
+    link_label: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """Work the worker runs every ``every_seconds`` (in each worker process).
+
+    ``run`` is called inside an app context with no request; it must be safe to run
+    in several workers at once (claim rows, or make it idempotent). An exception is
+    logged and reported, and the job runs again next time.
+    """
+
+    key: str
+    every_seconds: int
+    run: Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Capability:
+    """A permission an add-on introduces; it appears in Settings → Permissions.
+
+    Administrators always have it; ``coach_default`` says whether coaches have it until
+    the site owner changes it. Check it with ``core.api.has_capability``.
+    """
+
+    key: str
+    label: str
+    description: str = ""
+    coach_default: bool = False
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A stylesheet or script added to every page's ``<head>`` (served by your blueprint)."""
+
+    kind: str  # "css" or "js"
+    url: str
 
 
 class PaymentProvider(abc.ABC):
@@ -216,6 +288,31 @@ def addon_deactivated(app: Flask) -> None:
     """Called on one add-on only, right after it is deactivated. Keep its data."""
 
 
+@hookspec(firstresult=True)
+def addon_can_activate(app: Flask) -> str | None:
+    """Called on one add-on only, before it is activated: return a reason to refuse.
+
+    The reason is shown to the site owner as is; ``None`` lets activation go on.
+    Example: ``return None if shutil.which("pdftoppm") else "install poppler-utils first"``.
+    """
+
+
+@hookspec(firstresult=True)
+def addon_status() -> AddonStatus | None:
+    """Called on one add-on only, for its card on the Add-ons page and ``addons doctor``.
+
+    Example: ``AddonStatus("warning", "License missing", url_for("premium.settings"))``.
+    """
+
+
+@hookspec
+def periodic_jobs() -> list[Job]:
+    """Jobs the worker runs on a schedule while the add-on is active.
+
+    Example: ``[Job("premium-expire", 3600, expire_stale_checkouts)]``.
+    """
+
+
 # --------------------------------------------------------------------------
 # Code and files the add-on brings
 # --------------------------------------------------------------------------
@@ -266,6 +363,25 @@ def register_cli_commands(cli: click.Group) -> None:
 
 
 @hookspec
+def content_security_policy() -> dict[str, list[str]]:
+    """Sources to add to the Content-Security-Policy of every page, per directive.
+
+    The core's policy is strict (``'self'`` only). A payment page on another host needs
+    its origin in ``form-action`` (a form posted to your view is redirected there) and
+    a payment script in ``script-src``/``frame-src``. ``'unsafe-inline'`` and
+    ``'unsafe-eval'`` are refused. Example: ``{"form-action": ["https://checkout.stripe.com"]}``.
+    """
+
+
+@hookspec
+def page_assets(user: User | None) -> list[Asset]:
+    """Stylesheets and scripts for every page (``user`` is None when signed out).
+
+    Example: ``[Asset("css", url_for("reviews.static", filename="reviews.css"))]``.
+    """
+
+
+@hookspec
 def menu_items(user: User) -> list[MenuItem]:
     """Navigation entries for a signed-in user. Check ``user.role`` to target a role."""
 
@@ -286,6 +402,21 @@ def client_profile_tabs(client: User, viewer: User) -> list[Tab]:
 @hookspec
 def settings_sections(user: User) -> list[Tab]:
     """Tabs of the admin Settings page (``/admin/settings/<key>``); admins only."""
+
+
+@hookspec
+def session_editor_sections(session: CoachingSession | None, viewer: User) -> list[Tab]:
+    """Extra sections below the coach's session editor (``session`` is None for a new one).
+
+    ``render`` returns an HTML fragment shown in its own card; it may read
+    ``flask.request`` but the editor's own form is posted to the core: give the
+    section its own form and view. Example: a "Refund" section for a paid session.
+    """
+
+
+@hookspec
+def capabilities() -> list[Capability]:
+    """Permissions this add-on introduces (shown in Settings → Permissions)."""
 
 
 @hookspec
@@ -319,6 +450,19 @@ def session_cancelled(session: CoachingSession, actor: User) -> None:
 @hookspec
 def session_paid(session: CoachingSession, payment_id: int) -> None:
     """A payment was just recorded and the session marked paid (manually or online)."""
+
+
+@hookspec
+def payment_refunded(session: CoachingSession, payment_id: int, refund_id: int) -> None:
+    """A refund (full or partial) of one payment was just recorded (manually or online)."""
+
+
+@hookspec
+def payment_status_changed(session: CoachingSession, old: str, new: str) -> None:
+    """A session's payment status just changed (``pending``, ``paid``, ``refunded``…).
+
+    Called after ``session_paid`` or ``payment_refunded`` for the same change.
+    """
 
 
 # --------------------------------------------------------------------------
@@ -356,6 +500,17 @@ def before_email_queued(email: OutgoingEmail) -> None:
     Runs inside the transaction of the change that caused the email. Call
     ``email.veto("why")`` to stop it; change its fields or call
     ``email.add_attachment(...)`` / ``email.append_line(...)`` to add to it.
+    """
+
+
+@hookspec
+def email_context(email_type: str, recipient: User, context: dict[str, Any]) -> dict[str, Any]:
+    """Extra values for an email's templates, before it is rendered.
+
+    Return a dict merged into ``context``. Every core email prints the list
+    ``extra_paragraphs`` (each an ``EmailParagraph``) in its body, so an add-on can
+    add, for example, a "Pay online" link to a reminder: return
+    ``{"extra_paragraphs": [*context.get("extra_paragraphs", []), EmailParagraph(...)]}``.
     """
 
 

@@ -163,15 +163,17 @@ def _register_error_pages(app: Flask, too_many_requests: Any) -> None:
 
 
 def _register_page_context(app: Flask) -> None:
-    from core.plugins import collect
+    from core.plugins import collect, content_security_policy
     from core.settings import get_option
 
     @app.context_processor
     def _page_context() -> dict[str, Any]:
         items = []
-        if current_user.is_authenticated:
-            items = sorted(collect("menu_items", user=current_user), key=lambda i: (i.order, i.key))
-        return {"menu": items, "site_name": get_option("general.site_name")}
+        user = current_user if current_user.is_authenticated else None
+        if user is not None:
+            items = sorted(collect("menu_items", user=user), key=lambda i: (i.order, i.key))
+        assets = [a for a in collect("page_assets", user=user) if a.kind in ("css", "js")]
+        return {"menu": items, "site_name": get_option("general.site_name"), "assets": assets}
 
     @app.after_request
     def _security_headers(response: Any) -> Any:
@@ -179,11 +181,7 @@ def _register_page_context(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
-        )
+        headers.setdefault("Content-Security-Policy", content_security_policy())
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

@@ -1,15 +1,18 @@
 """Capabilities of the coach role, set by administrators (Settings → Permissions).
 
-Administrators have every capability; clients have none of these.
+Administrators have every capability; clients have none of these. Add-ons declare
+more through the ``capabilities`` hook; until the site owner saves a choice for one,
+its ``coach_default`` applies.
 """
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, g, has_request_context
 from flask_babel import lazy_gettext as _l
 
 from core.accounts.models import Role, User
 from core.settings import define, get_option
+from hooks import Capability
 
 CAPABILITIES: dict[str, object] = {
     "view_clients": _l("View clients"),
@@ -19,19 +22,46 @@ CAPABILITIES: dict[str, object] = {
     "view_sessions": _l("View sessions"),
     "edit_sessions": _l("Create and edit sessions"),
 }
-define(
-    "permissions.coach",
-    ["view_clients", "create_clients", "edit_clients", "view_sessions", "edit_sessions"],
+CORE_COACH_DEFAULTS = (
+    "view_clients",
+    "create_clients",
+    "edit_clients",
+    "view_sessions",
+    "edit_sessions",
 )
+define("permissions.coach", list(CORE_COACH_DEFAULTS))
+#: Every capability the site owner has saved a choice for (the rest use their default).
+define("permissions.decided", list(CAPABILITIES))
+
+
+def all_capabilities() -> dict[str, Capability]:
+    """The core's capabilities and those of the active add-ons, by key (once per request)."""
+    cached = g.get("_capabilities") if has_request_context() else None
+    if cached is None:
+        from core.plugins import collect
+
+        cached = {c.key: c for c in collect("capabilities")}
+        if has_request_context():
+            g._capabilities = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def coach_capabilities() -> set[str]:
+    """What coaches may do: the saved choices, and the default of every undecided one."""
+    granted = set(get_option("permissions.coach"))
+    decided = set(get_option("permissions.decided"))
+    return granted | {
+        k for k, c in all_capabilities().items() if k not in decided and c.coach_default
+    }
 
 
 def has_capability(user: User, capability: str) -> bool:
-    if capability not in CAPABILITIES:
+    if capability not in CAPABILITIES and capability not in all_capabilities():
         raise KeyError(f"unknown capability {capability!r}")
     if user.role == Role.ADMIN:
         return True
     if user.role == Role.COACH:
-        return capability in get_option("permissions.coach")
+        return capability in coach_capabilities()
     return False
 
 

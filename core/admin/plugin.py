@@ -6,7 +6,18 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from core.accounts.models import Role, User
-from hooks import MenuItem, Tab, hookimpl
+from hooks import Capability, MenuItem, Tab, hookimpl
+
+
+@hookimpl
+def capabilities() -> list[Capability]:
+    """The core's own capabilities, first in line for their keys."""
+    from core.accounts.permissions import CAPABILITIES, CORE_COACH_DEFAULTS
+
+    return [
+        Capability(key, str(label), coach_default=key in CORE_COACH_DEFAULTS)
+        for key, label in CAPABILITIES.items()
+    ]
 
 
 @hookimpl

@@ -31,7 +31,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from core.accounts.access import admin_required
-from core.accounts.permissions import CAPABILITIES
+from core.accounts.permissions import CAPABILITIES, all_capabilities, coach_capabilities
 from core.admin.blueprint import bp, choices
 from core.admin.logos import logo_field, logo_url, replace_logo
 from core.clientarea.cards import HIDDEN_CARDS, card_choices, set_hidden_cards
@@ -309,21 +309,29 @@ class PermissionsForm(OptionForm):
     """One checkbox per capability of the coach role (fields added per capability)."""
 
     def save(self) -> None:
-        set_option("permissions.coach", [c for c in CAPABILITIES if self[c].data])
+        shown = list(all_capabilities())
+        decided = set(get_option("permissions.decided")) | set(shown)
+        kept = [c for c in get_option("permissions.coach") if c not in shown]  # inactive add-ons'
+        set_option("permissions.coach", kept + [c for c in shown if self[c].data])
+        set_option("permissions.decided", sorted(decided))
 
 
 def permissions_form() -> PermissionsForm:
-    form: PermissionsForm = checkbox_form(
-        PermissionsForm, CAPABILITIES, set(get_option("permissions.coach"))
-    )
+    labels = {key: cap.label for key, cap in all_capabilities().items()}
+    form: PermissionsForm = checkbox_form(PermissionsForm, labels, coach_capabilities())
     return form
 
 
 def permissions_section() -> ResponseReturnValue:
+    core_keys = [k for k in all_capabilities() if k in CAPABILITIES]
+    addon_keys = [k for k in all_capabilities() if k not in CAPABILITIES]
+    groups: list[Group] = [(_l("What coaches may do"), None, core_keys)]
+    if addon_keys:
+        groups.append((_l("Add-ons"), _l("Capabilities that active add-ons bring."), addon_keys))
     return option_section(
         "permissions",
         permissions_form(),
-        [(_l("What coaches may do"), None, list(CAPABILITIES))],
+        groups,
         intro=_l(
             "Administrators can do everything. A coach only ever reaches their own clients "
             "(assigned, or with a session with them) and their sessions."

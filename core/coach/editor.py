@@ -16,6 +16,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,6 +32,7 @@ from core.coach.forms import SessionForm
 from core.coach.queries import clients_query
 from core.db import db
 from core.i18n import from_minor, site_timezone, to_minor
+from core.plugins import tabs_from
 from core.sessions.access import get_session_or_404
 from core.sessions.documents import DocumentError, delete_document, document_path, save_document
 from core.sessions.models import CoachingSession, SessionDocument
@@ -329,4 +331,6 @@ def render_editor(form: SessionForm, session: CoachingSession | None) -> str:
         from core.emails.log import session_email_log
 
         context["email_log"] = session_email_log(session.id)
+    sections = tabs_from("session_editor_sections", session=session, viewer=current_user)
+    context["sections"] = [(tab, Markup(tab.render())) for tab in sections]  # noqa: S704
     return render_template("coach/editor.html", **context)

@@ -31,6 +31,7 @@ from core.db import db
 from core.emails.options import custom_subject, sender
 from core.emails.types import all_email_types
 from core.i18n import LANGUAGES, money, site_timezone, zone
+from core.plugins import call
 from core.sessions.models import CoachingSession, SessionDocument, SessionLink
 from core.settings import get_option
 from hooks import EmailType
@@ -230,6 +231,8 @@ def render_email(
         if session is not None:
             values.update(session_context(session, to, fmt))
         values.update(context)
+        for extra in call("email_context", email_type=email_type.key, recipient=to, context=values):
+            values.update(extra)
         subject_template = custom_subject(email_type) or str(email_type.default_subject)
         subject = format_subject(subject_template, values)
         values["subject"] = subject

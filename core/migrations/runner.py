@@ -1,4 +1,12 @@
-"""Run Alembic from inside the application: the core branch plus every installed add-on's."""
+"""Run Alembic from inside the application: the core branch plus every installed add-on's.
+
+Each add-on's revisions form an independent branch (``down_revision = None``, its
+name as branch label). The core branch is always brought to its head first, so an
+add-on's tables may refer to the core's. An add-on that was uninstalled while its
+revisions were applied leaves rows in ``alembic_version`` that no script explains;
+every run sets those rows aside and puts them back in the same transaction, so the
+site keeps migrating, and reinstalling the add-on picks up where it was.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +17,20 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from flask import Flask
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import get_database
+
+#: Serialises migrations between processes on PostgreSQL (any constant would do).
+ADVISORY_LOCK = 0x436F6163  # "Coac"
+
+
+class MigrationError(Exception):
+    """A migration failed; nothing of that run was applied. The message says what failed."""
+
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 
@@ -41,8 +60,14 @@ def _run(app: Flask, fn, *args: object) -> None:  # type: ignore[no-untyped-def]
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         try:
             with connection.begin():
+                if not sqlite:
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK}
+                    )
                 cfg.attributes["connection"] = connection
+                orphans = _set_aside_orphans(connection, cfg)
                 fn(cfg, *args)
+                _put_back(connection, orphans)
                 if sqlite:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:
@@ -52,9 +77,83 @@ def _run(app: Flask, fn, *args: object) -> None:  # type: ignore[no-untyped-def]
                 connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
+def _set_aside_orphans(connection: Connection, cfg: Config) -> list[str]:
+    """Remove (inside the run's transaction) version rows of add-ons no longer installed."""
+    if not inspect(connection).has_table("alembic_version"):
+        return []
+    script = ScriptDirectory.from_config(cfg)
+    known = {rev.revision for rev in script.walk_revisions()}
+    rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    orphans = [row for row in rows if row not in known]
+    for row in orphans:
+        connection.execute(text("DELETE FROM alembic_version WHERE version_num = :v"), {"v": row})
+    return orphans
+
+
+def _put_back(connection: Connection, orphans: list[str]) -> None:
+    for row in orphans:
+        connection.execute(
+            text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": row}
+        )
+
+
+def _upgrade_core_then(cfg: Config, target: str) -> None:
+    command.upgrade(cfg, "core@head")
+    command.upgrade(cfg, target)
+
+
 def upgrade(app: Flask, target: str | None = None) -> None:
-    """Upgrade to ``target`` (default: the head of every branch)."""
-    _run(app, command.upgrade, target or "heads")
+    """Upgrade to ``target`` (default: the core's head, then the head of every branch)."""
+    if target is None:
+        _run(app, _upgrade_core_then, "heads")
+    else:
+        _run(app, command.upgrade, target)
+
+
+def upgrade_addon(app: Flask, name: str) -> list[str]:
+    """Bring the core and add-on ``name`` to their heads; return the tables this created.
+
+    One transaction (DDL is transactional on both databases here): a failure raises
+    :class:`MigrationError` with the reason and leaves nothing applied.
+    """
+    from core.plugins import get_host
+
+    if not get_host(app).migration_folders(name):
+        return []
+    engine = get_database(app).engine
+    before = set(inspect(engine).get_table_names())
+    try:
+        _run(app, _upgrade_core_then, f"{name}@head")
+    except (CommandError, SQLAlchemyError, RuntimeError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise MigrationError(reason) from exc
+    return sorted(set(inspect(engine).get_table_names()) - before)
+
+
+def branch_revisions(app: Flask, name: str) -> list[str]:
+    """Every revision of add-on ``name``'s branch (empty if it has none)."""
+    from core.plugins import get_host
+
+    if not get_host(app).migration_folders(name):
+        return []
+    script = ScriptDirectory.from_config(alembic_config(app))
+    return [rev.revision for rev in script.walk_revisions() if name in rev.branch_labels]
+
+
+def drop_tables(app: Flask, tables: list[str], revisions: list[str]) -> None:
+    """Drop ``tables`` (in foreign-key order) and forget ``revisions``, in one transaction."""
+    from sqlalchemy import MetaData
+
+    with get_database(app).engine.begin() as connection:
+        existing = set(inspect(connection).get_table_names())
+        metadata = MetaData()
+        metadata.reflect(connection, only=[t for t in tables if t in existing])
+        metadata.drop_all(connection)
+        if revisions and "alembic_version" in existing:
+            for revision in revisions:
+                connection.execute(
+                    text("DELETE FROM alembic_version WHERE version_num = :v"), {"v": revision}
+                )
 
 
 def downgrade(app: Flask, target: str) -> None:

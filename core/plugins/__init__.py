@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from flask import Flask, abort, request
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from core.db import close_session
 from core.plugins.host import AddonError, PluginHost, get_host
 from hooks import Tab
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "AddonError",
     "PluginHost",
     "call",
     "collect",
+    "content_security_policy",
     "get_host",
     "init_app",
     "is_active",
@@ -57,6 +63,49 @@ def render_tab(tabs: list[Tab], key: str | None) -> tuple[Tab, Markup | Response
     return chosen, Markup(body)  # noqa: S704 (trusted: rendered by the tab's own code)
 
 
+#: The core's own policy: nothing but this site, no inline script.
+BASE_POLICY: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "script-src": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+    "base-uri": ["'self'"],
+}
+#: Directives an add-on may extend (never frame-ancestors or base-uri).
+EXTENSIBLE_DIRECTIVES = frozenset(
+    {"connect-src", "font-src", "form-action", "frame-src", "img-src", "script-src", "style-src"}
+)
+_SOURCE = re.compile(
+    r"^(https?://[A-Za-z0-9.*-]+(:[0-9]+)?(/[^\s;,']*)?|'sha(256|384|512)-[A-Za-z0-9+/=]+')$"
+)
+
+
+def content_security_policy() -> str:
+    """The core's policy plus what active add-ons add through ``content_security_policy``.
+
+    A source that is not an origin (or a script hash) is refused and reported, so that no
+    add-on can open the page to inline or evaluated script.
+    """
+    policy = {k: list(v) for k, v in BASE_POLICY.items()}
+    try:
+        host = get_host()
+        additions = host.call("content_security_policy")
+    except SQLAlchemyError:  # e.g. the error page of a failed transaction: stay strict
+        additions = []
+    for addition in additions:
+        for directive, sources in addition.items():
+            for source in sources:
+                if directive not in EXTENSIBLE_DIRECTIVES or not _SOURCE.match(source):
+                    log.error("refused CSP source %r for %r from an add-on", source, directive)
+                    continue
+                current = policy.setdefault(directive, ["'self'"])
+                if source not in current:
+                    current.append(source)
+    return "; ".join(f"{k} {' '.join(v)}" for k, v in policy.items())
+
+
 def init_app(app: Flask, core_plugins: dict[str, Any]) -> PluginHost:
     """Build the host: core areas first, then installed add-ons and their blueprints."""
     host = PluginHost()
@@ -74,7 +123,8 @@ def init_app(app: Flask, core_plugins: dict[str, Any]) -> PluginHost:
 
     @app.before_request
     def _hide_inactive_addons() -> None:
-        """An inactive add-on's URLs do not exist."""
+        """An inactive add-on's URLs do not exist; an active one is migrated before it serves."""
+        host.ensure_migrated(app)
         for blueprint in request.blueprints:
             owner = owners.get(blueprint)
             if owner is not None and not host.is_active(owner):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String, Text
+from sqlalchemy import JSON, Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, utcnow
@@ -18,3 +18,7 @@ class AddonState(Base):
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None]
+    #: What its migrations created, recorded at activation, so that ``coachdesk addons
+    #: purge`` can remove its data even after the add-on itself was uninstalled.
+    tables: Mapped[list[str] | None] = mapped_column(JSON)
+    revisions: Mapped[list[str] | None] = mapped_column(JSON)

@@ -16,13 +16,19 @@ from core.db import db
 from core.settings.models import SiteOption
 
 _DEFAULTS: dict[str, Any] = {}
+_OWNERS: dict[str, str] = {}
 
 
-def define(key: str, default: Any) -> None:
-    """Declare an option and its default (JSON-serialisable). Declaring twice is an error."""
-    if key in _DEFAULTS and _DEFAULTS[key] != default:
-        raise ValueError(f"option {key!r} already defined with another default")
+def define(key: str, default: Any, owner: str = "core") -> None:
+    """Declare an option and its default (JSON-serialisable).
+
+    A key belongs to whoever declared it first: declaring it again from another owner,
+    or with another default, is an error (an add-on never takes over a core option).
+    """
+    if key in _DEFAULTS and (_OWNERS[key] != owner or _DEFAULTS[key] != default):
+        raise ValueError(f"option {key!r} is already defined by {_OWNERS[key]}")
     _DEFAULTS[key] = default
+    _OWNERS[key] = owner
 
 
 def defaults() -> dict[str, Any]:

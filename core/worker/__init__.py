@@ -17,6 +17,7 @@ from core.worker.reminders import sweep
 class PassResult:
     reminders: int
     delivery: DrainResult
+    addon_jobs: int = 0
 
     def as_dict(self) -> dict[str, int | bool]:
         return {
@@ -25,10 +26,15 @@ class PassResult:
             "failed": self.delivery.failed,
             "dead": self.delivery.dead,
             "smtp_unreachable": self.delivery.outage,
+            "addon_jobs": self.addon_jobs,
         }
 
 
 def run_once(now: datetime | None = None, *, limit: int | None = None) -> PassResult:
-    """One pass of all the work: queue due reminders, then send due emails (at most ``limit``)."""
+    """One pass of all the work: queue due reminders, send due emails (at most ``limit``),
+    then run every active add-on's periodic jobs once."""
+    from core.worker.jobs import JobRunner
+
     reminders = sweep(now)
-    return PassResult(reminders, drain(now, limit=limit))
+    delivery = drain(now, limit=limit)
+    return PassResult(reminders, delivery, JobRunner().run_due(force=True))

@@ -1,4 +1,6 @@
-"""APScheduler wiring: two periodic sweeps per worker process, jobs kept in memory.
+"""APScheduler wiring: periodic sweeps per worker process, jobs kept in memory.
+
+The core's two sweeps (reminders, outbox) and one dispatcher for add-ons' jobs.
 
 APScheduler 3.x cannot share a job store between processes, so each worker runs its
 own in-memory sweeps; the truth (what is due, who claimed it) is in our tables.
@@ -16,6 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from core.worker.delivery import drain
+from core.worker.jobs import JobRunner
 from core.worker.reminders import sweep
 
 log = logging.getLogger(__name__)
@@ -24,13 +27,15 @@ log = logging.getLogger(__name__)
 def in_app_context(app: Flask, job: Callable[[], Any]) -> Callable[[], None]:
     """Run ``job`` in a fresh app context (its own database session), logging what it did."""
 
+    name = getattr(job, "__name__", type(job).__name__)
+
     def run() -> None:
         with app.app_context():
             result = job()
             if result:
-                log.info("%s: %s", job.__name__, result)
+                log.info("%s: %s", name, result)
 
-    run.__name__ = job.__name__
+    run.__name__ = name
     return run
 
 
@@ -38,9 +43,14 @@ def build_scheduler(
     app: Flask,
     outbox_every: int = 10,
     reminders_every: int = 60,
+    addon_jobs_every: int = 5,
     scheduler_class: type[BaseScheduler] = BlockingScheduler,
 ) -> BaseScheduler:
-    """A scheduler that drains the outbox and sweeps reminders, each job once at a time."""
+    """A scheduler that drains the outbox, sweeps reminders and runs add-ons' due jobs.
+
+    Each job runs once at a time; ``addon_jobs_every`` is how often the dispatcher
+    looks for due add-on jobs (their own ``every_seconds`` decides when each runs).
+    """
     scheduler = scheduler_class(
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -49,6 +59,7 @@ def build_scheduler(
     for job_id, job, seconds in (
         ("reminders", sweep, reminders_every),
         ("outbox", drain, outbox_every),
+        ("addon-jobs", JobRunner(), addon_jobs_every),
     ):
         scheduler.add_job(
             in_app_context(app, job), "interval", seconds=seconds, id=job_id, next_run_time=start

@@ -8,7 +8,7 @@ from alembic import op
 revision = "t001"
 down_revision = None
 branch_labels = ("testaddon",)
-depends_on = "0001"
+depends_on = None
 
 
 def upgrade() -> None:

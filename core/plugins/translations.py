@@ -1,0 +1,49 @@
+"""Translations for add-ons: each add-on has its own catalog, apart from the core's.
+
+Merging an add-on's messages into the core's catalog would let it change the core's
+words and plural rules; a separate Flask-Babel domain cannot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import render_template
+from flask_babel import Domain
+from jinja2.ext import _make_new_gettext, _make_new_ngettext
+
+
+class AddonTranslations:
+    """The gettext functions of one add-on, bound to its own ``translations/`` folder.
+
+    ``translations`` holds ``<lang>/LC_MESSAGES/messages.mo`` files (compile them with
+    ``pybabel compile -d translations``).
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.domain = Domain(translation_directories=[str(folder)], domain="messages")
+
+    def gettext(self, string: str, **variables: Any) -> str:
+        return str(self.domain.gettext(string, **variables))
+
+    def ngettext(self, singular: str, plural: str, num: int, **variables: Any) -> str:
+        return str(self.domain.ngettext(singular, plural, num, **variables))
+
+    def lazy_gettext(self, string: str, **variables: Any) -> Any:
+        """For texts built at import time (labels), translated when shown."""
+        return self.domain.lazy_gettext(string, **variables)
+
+    def render_template(self, name: str, **context: Any) -> str:
+        """``flask.render_template`` with ``_``, ``gettext`` and ``ngettext`` from this catalog.
+
+        Applies to the template and what it includes; a macro file imported without
+        context uses the core's catalog.
+        """
+        # Jinja's own new-style wrappers: they escape the variables of a {% trans %} block.
+        gettext = _make_new_gettext(lambda s: self.domain.get_translations().ugettext(s))
+        ngettext = _make_new_ngettext(
+            lambda s, p, n: self.domain.get_translations().ungettext(s, p, n)
+        )
+        context.update(gettext=gettext, _=gettext, ngettext=ngettext)
+        return render_template(name, **context)
