@@ -1,0 +1,1 @@
+"""Premium: Stripe payments, refunds, payment emails and the license."""
