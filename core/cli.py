@@ -284,11 +284,14 @@ def addons_list() -> None:
         click.echo("No add-on installed.")
     active = host.active_names()
     for addon in sorted(host.addons.values(), key=lambda a: a.name):
-        state = "broken" if addon.load_error else "active" if addon.name in active else "inactive"
+        state = "broken" if addon.load_error or addon.contract_problem else "inactive"
+        state = "active" if addon.name in active else state
         requires = f"  (requires {', '.join(addon.requires)})" if addon.requires else ""
         click.echo(f"{addon.name:<20} {state:<9} {addon.title}{requires}")
-        if addon.load_error:
-            click.echo(f"{'':<20} {addon.load_error}")
+        if addon.load_error or addon.contract_problem:
+            click.echo(f"{'':<20} {addon.load_error or addon.contract_problem}")
+    for state in host.missing():
+        click.echo(f"{state.name:<20} {'missing':<9} not installed; its data is kept")
 
 
 def _toggle(name: str, activate: bool) -> None:
@@ -317,6 +320,24 @@ def addons_activate(name: str) -> None:
 def addons_deactivate(name: str) -> None:
     """Deactivate add-on NAME; its data is kept."""
     _toggle(name, False)
+
+
+@addons_group.command("purge")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def addons_purge(name: str, yes: bool) -> None:
+    """Remove add-on NAME's tables and state for good (it must be inactive or uninstalled)."""
+    from core.plugins import AddonError, get_host
+
+    _require_schema()
+    if not yes:
+        click.confirm(f"Remove every table and setting state of {name} for good?", abort=True)
+    try:
+        tables = get_host().purge(_app(), name)
+    except AddonError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{name}: data removed ({', '.join(tables) or 'no recorded tables'}).")
 
 
 # -- themes ------------------------------------------------------------------

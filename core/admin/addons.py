@@ -21,11 +21,14 @@ from core.themes import themes
 def addons() -> ResponseReturnValue:
     host = get_host()
     states = {s.name: s for s in db.scalars(select(AddonState))}
+    active = host.active_names()
     return render_template(
         "admin/addons.html",
         addons=sorted(host.addons.values(), key=lambda a: a.title.lower()),
         states=states,
-        active=host.active_names(),
+        active=active,
+        statuses={name: host.status(name) for name in active},
+        missing=[s for name, s in sorted(states.items()) if name not in host.addons],
     )
 
 
