@@ -85,7 +85,10 @@ def stripe_standin_server() -> Iterator[StripeStandin]:
 def stripe_standin(stripe_standin_server: StripeStandin) -> Iterator[StripeStandin]:
     stripe_standin_server.reset()
     yield stripe_standin_server
+    stripe_standin_server.wait_for_deliveries()
+    errors = list(stripe_standin_server.errors)
     stripe_standin_server.reset()
+    assert not errors, f"the Stripe stand-in failed:\n{errors[0]}"
 
 
 @pytest.fixture

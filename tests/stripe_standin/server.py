@@ -18,6 +18,7 @@ import secrets
 import string
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -93,6 +94,7 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(message)
         self.status = status
+        self.events: list[dict[str, Any]] = []
         self.error: dict[str, Any] = {"type": type, "message": message}
         if param is not None:
             self.error["param"] = param
@@ -438,6 +440,7 @@ class StripeStandin:
             self.objects: dict[str, dict[str, Any]] = {}
             self.events: list[dict[str, Any]] = []
             self.deliveries: list[Delivery] = []
+            self.errors: list[str] = []  # tracebacks of stand-in bugs (answered with 500)
             self.webhook_url: str | None = None
             self.webhook_secret: str | None = None
             self._idempotency: dict[tuple[str, str], tuple[tuple[Any, ...], _Answer]] = {}
@@ -481,7 +484,8 @@ class StripeStandin:
         obj: dict[str, Any],
         *,
         previous_attributes: dict[str, Any] | None = None,
-        request: _Call | None = None,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """A stored ``event`` object about a snapshot of ``obj`` (it is not delivered)."""
         event = self._fixture("event", "evt_", obj.get("livemode", False))
@@ -490,8 +494,8 @@ class StripeStandin:
             data={"object": copy.deepcopy(obj)},
             pending_webhooks=1 if self.webhook_url else 0,
             request={
-                "id": request.request_id if request else None,
-                "idempotency_key": request.idempotency_key if request else None,
+                "id": request_id,
+                "idempotency_key": idempotency_key,
             },
             type=type,
         )
@@ -547,6 +551,22 @@ class StripeStandin:
             self.deliveries.append(Delivery(event["id"], event["type"], status, body))
         return status, body
 
+    def _event(
+        self,
+        type: str,
+        obj: dict[str, Any],
+        call: _Call | None,
+        previous_attributes: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """An event caused by an API call (``call``) or by the customer (None)."""
+        return self.make_event(
+            type,
+            obj,
+            previous_attributes=previous_attributes,
+            request_id=call.request_id if call else None,
+            idempotency_key=call.idempotency_key if call else None,
+        )
+
     def wait_for_deliveries(self, timeout: float = 5.0) -> None:
         """Wait until every queued webhook has been sent (and answered)."""
         deadline = time.monotonic() + timeout
@@ -593,7 +613,13 @@ class StripeStandin:
         parts = urlsplit(raw_path)
         if parts.path.startswith("/pay/"):
             with self._lock:
-                return self._page(method, parts.path, body)
+                try:
+                    return self._page(method, parts.path, body)
+                except Exception as error:
+                    self.errors.append(traceback.format_exc())
+                    return _html(
+                        500, "Error", f"<p>Stand-in failed: {html.escape(repr(error))}</p>"
+                    )
         record = RecordedRequest(method, parts.path, None, headers, body)
         request_id = new_id("req_", 14)
         with self._lock:
@@ -605,6 +631,11 @@ class StripeStandin:
                 answer = self._api(method, parts.path, headers, record.params, request_id)
             except ApiError as error:
                 answer = _json_answer(error.status, {"error": error.error})
+                answer.events = error.events
+            except Exception as error:  # a bug in the stand-in: say so instead of hanging up
+                self.errors.append(traceback.format_exc())
+                message = f"Stripe stand-in failed: {error!r} (see StripeStandin.errors)"
+                answer = _json_answer(500, {"error": {"type": "api_error", "message": message}})
             record.status = answer.status
             record.response = json.loads(answer.body)
         answer.headers.setdefault("Request-Id", request_id)
@@ -649,7 +680,11 @@ class StripeStandin:
                     headers={**first.headers, "Idempotent-Replayed": "true"},
                 )
         call = _Call(params, api_key.startswith(("sk_live_", "rk_live_")), request_id, key)
-        answer = _json_answer(200, handler(call, **match.groupdict()))
+        try:
+            answer = _json_answer(200, handler(call, **match.groupdict()))
+        except ApiError as error:
+            error.events = call.events  # e.g. a session found expired on the way
+            raise
         if key is not None:
             answer.headers.update({"Idempotency-Key": key, "Original-Request": request_id})
             self._idempotency[(api_key, key)] = (fingerprint, copy.deepcopy(answer))
@@ -956,7 +991,7 @@ class StripeStandin:
 
     def _expire(self, session: dict[str, Any], call: _Call | None) -> list[dict[str, Any]]:
         session["status"] = "expired"
-        return [self.make_event("checkout.session.expired", session, request=call)]
+        return [self._event("checkout.session.expired", session, call)]
 
     def _expire_if_due(self, session: dict[str, Any]) -> list[dict[str, Any]]:
         if session["status"] == "open" and time.time() >= session["expires_at"]:
@@ -1103,12 +1138,13 @@ class StripeStandin:
                 f"{source} does not have a successful charge to refund.",
                 code="charge_not_refundable",
             )
+        amount = _integer(params["amount"], "amount", minimum=1) if "amount" in params else None
         left = charge["amount"] - charge["amount_refunded"]
         if left == 0:
             raise _invalid(
                 f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded"
             )
-        amount = _integer(params["amount"], "amount", minimum=1) if "amount" in params else left
+        amount = left if amount is None else amount
         if amount > left:
             raise _invalid(
                 f"Refund amount ({format_amount(amount, charge['currency'])}) is greater than "
@@ -1139,10 +1175,8 @@ class StripeStandin:
         charge["refunds"]["data"].insert(0, copy.deepcopy(refund))
         charge["refunds"]["total_count"] = len(charge["refunds"]["data"])
         self.objects[refund["id"]] = refund
-        call.events.append(
-            self.make_event("charge.refunded", charge, previous_attributes=previous, request=call)
-        )
-        call.events.append(self.make_event("refund.created", refund, request=call))
+        call.events.append(self._event("charge.refunded", charge, call, previous))
+        call.events.append(self._event("refund.created", refund, call))
         return self._render(refund, call)
 
     # -- account ---------------------------------------------------------------------------
