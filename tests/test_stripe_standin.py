@@ -415,8 +415,17 @@ def test_synchronous_delivery_is_done_when_the_helper_returns(client, stripe_sta
     try:
         stripe_standin.webhook_endpoint(receiver.url, WEBHOOK_SECRET)
         stripe_standin.async_delivery = False
-        stripe_standin.complete_checkout(create(client).id)
+        session = create(client)
+        stripe_standin.complete_checkout(session.id)
         assert receiver.types() == ["checkout.session.completed"]
+        # API-caused events reach the endpoint before the API answer does.
+        intent_id = client.v1.checkout.sessions.retrieve(session.id).payment_intent
+        client.v1.refunds.create(params={"payment_intent": intent_id})
+        assert receiver.types()[1:] == ["charge.refunded", "refund.created"]
+        # ... and so do the hosted page's: before the redirect.
+        other = create(client)
+        assert raw("POST", other.url)[0] == 303
+        assert receiver.types()[-1] == "checkout.session.completed"
         receiver.status = 500
         stripe_standin.expire_checkout(create(client).id)
         assert stripe_standin.deliveries[-1].status == 500

@@ -286,6 +286,7 @@ class _Answer:
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    gate: threading.Event | None = None  # set once the answer is on the wire
 
 
 def _json_answer(status: int, data: Any, headers: dict[str, str] | None = None) -> _Answer:
@@ -336,16 +337,18 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
         headers = {key.title(): value for key, value in self.headers.items()}
         answer = self.standin._handle(method, self.path, headers, body)
-        self.send_response(answer.status)
-        self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(answer.body)))
-        for key, value in answer.headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(answer.body)
-        self.wfile.flush()
-        # Webhooks go out once the answer is on the wire, the way Stripe sends them.
-        self.standin._dispatch(answer.events)
+        try:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(len(answer.body)))
+            for key, value in answer.headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(answer.body)
+            self.wfile.flush()
+        finally:
+            if answer.gate is not None:  # queued webhooks may go now
+                answer.gate.set()
 
 
 Route = tuple[str, re.Pattern[str], Callable[..., dict[str, Any]]]
@@ -355,9 +358,11 @@ class StripeStandin:
     """A strict local Stripe: API under ``api_base + "/v1"``, hosted page at ``/pay/{id}``.
 
     ``async_delivery`` (default True) sends webhooks from a background worker, in order,
-    after the response that caused them; ``wait_for_deliveries()`` waits for them. With
-    False, ``complete_checkout`` and friends deliver before they return, and API-caused
-    events are delivered before the connection closes (still after the response is sent).
+    after the API response or page redirect that caused them has been written;
+    ``wait_for_deliveries()`` waits for all of them (they are queued before the response
+    goes out, so it never returns early). With False, every event is delivered before
+    what caused it returns: the helper call, the API response, the page redirect (the
+    "webhook arrives before the return page" case).
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, async_delivery: bool = True):
@@ -367,7 +372,7 @@ class StripeStandin:
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[threading.Event, dict[str, Any]] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._routes: list[Route] = [
             ("POST", re.compile(r"/v1/checkout/sessions"), self._create_session),
@@ -581,21 +586,30 @@ class StripeStandin:
 
     # -- delivery --------------------------------------------------------------------------
 
-    def _dispatch(self, events: list[dict[str, Any]]) -> None:
+    def _dispatch(self, events: list[dict[str, Any]], *, hold: bool = False):
+        """Queue (or, synchronously, deliver) ``events``; with ``hold``, the queued ones
+        wait for the returned gate to be set."""
         if not events or self.webhook_url is None:
-            return
-        for event in events:
-            if self.async_delivery:
-                self._queue.put(event)
-            else:
+            return None
+        if not self.async_delivery:
+            for event in events:
                 self._deliver_quietly(event)
+            return None
+        gate = threading.Event()
+        if not hold:
+            gate.set()
+        for event in events:
+            self._queue.put((gate, event))
+        return gate
 
     def _deliver_queued(self) -> None:
         while True:
-            event = self._queue.get()
+            item = self._queue.get()
             try:
-                if event is None:
+                if item is None:
                     return
+                gate, event = item
+                gate.wait(timeout=5)
                 self._deliver_quietly(event)
             finally:
                 self._queue.task_done()
@@ -610,6 +624,13 @@ class StripeStandin:
     # -- request handling ------------------------------------------------------------------
 
     def _handle(self, method: str, raw_path: str, headers: dict[str, str], body: str) -> _Answer:
+        answer = self._answer_for(method, raw_path, headers, body)
+        answer.gate = self._dispatch(answer.events, hold=True)
+        return answer
+
+    def _answer_for(
+        self, method: str, raw_path: str, headers: dict[str, str], body: str
+    ) -> _Answer:
         parts = urlsplit(raw_path)
         if parts.path.startswith("/pay/"):
             with self._lock:
