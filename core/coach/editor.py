@@ -31,6 +31,7 @@ from core.coach.forms import SessionForm
 from core.coach.queries import clients_query
 from core.db import db
 from core.i18n import from_minor, site_timezone, to_minor
+from core.payments.queries import attention_notices
 from core.sessions.access import get_session_or_404
 from core.sessions.documents import DocumentError, delete_document, document_path, save_document
 from core.sessions.models import CoachingSession, SessionDocument
@@ -329,4 +330,5 @@ def render_editor(form: SessionForm, session: CoachingSession | None) -> str:
         from core.emails.log import session_email_log
 
         context["email_log"] = session_email_log(session.id)
+        context["attention"] = attention_notices(session.id)
     return render_template("coach/editor.html", **context)
