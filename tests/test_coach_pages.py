@@ -251,7 +251,7 @@ def test_finances_totals_donut_filter_and_marking(app: Flask, desk: tuple[Any, A
     assert post(app, browser, f"/coach/sessions/{paid}/payment", mark).status_code == 302
     text = browser.get(f"/customer/{client.id}/finances").get_data(as_text=True)
     figures = re.findall(r'class="stat-value">([^<]+)<', text)
-    assert figures == ["€80.00", "€30.00", "€50.00", "2"]
+    assert figures == ["€80.00", "€30.00", "€50.00", "€0.00", "2"]
     assert text.count('class="slice slice-') == 2
     only_paid = browser.get(f"/customer/{client.id}/finances?payment=paid").get_data(as_text=True)
     assert "Paid s" in only_paid and "Pending s" not in only_paid

@@ -20,6 +20,8 @@ from core.admin.setup import setup_completed
 from core.db import db, utcnow
 from core.emails.models import EmailStatus, OutboxEmail
 from core.i18n import money, site_timezone
+from core.payments.models import Refund
+from core.payments.queries import sessions_needing_attention
 from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
 from core.settings import get_option
 from hooks import StatCard
@@ -48,6 +50,7 @@ class DayFigures:
     dead_emails: int
     pending_emails: int
     awaiting_confirmation: int
+    refunded_by_currency: dict[str, int]
 
 
 def day_figures(day: date, now: datetime) -> DayFigures:
@@ -71,6 +74,12 @@ def day_figures(day: date, now: datetime) -> DayFigures:
         ).all()
     )
     awaiting = db.scalar(select(func.count(CoachingSession.id)).where(awaiting_confirmation(now)))
+    refunded_rows = db.execute(
+        select(Refund.currency, func.sum(Refund.amount))
+        .where(Refund.refunded_at >= start, Refund.refunded_at < end)
+        .group_by(Refund.currency)
+        .order_by(Refund.currency)
+    ).all()
     return DayFigures(
         day=day,
         sessions=sessions,
@@ -78,13 +87,14 @@ def day_figures(day: date, now: datetime) -> DayFigures:
         dead_emails=email_counts.get(EmailStatus.DEAD.value, 0),
         pending_emails=email_counts.get(EmailStatus.PENDING.value, 0),
         awaiting_confirmation=awaiting or 0,
+        refunded_by_currency={currency: int(total) for currency, total in refunded_rows},
     )
 
 
-def _pending_text(figures: DayFigures) -> str:
-    if not figures.pending_by_currency:
+def _amounts_text(by_currency: dict[str, int]) -> str:
+    if not by_currency:
         return money(0, get_option("general.currency"))
-    return " + ".join(money(total, cur) for cur, total in figures.pending_by_currency.items())
+    return " + ".join(money(total, cur) for cur, total in by_currency.items())
 
 
 def stat_cards(figures: DayFigures) -> list[StatCard]:
@@ -93,8 +103,14 @@ def stat_cards(figures: DayFigures) -> list[StatCard]:
         StatCard(
             "pending-today",
             _("Pending today"),
-            _pending_text(figures),
+            _amounts_text(figures.pending_by_currency),
             hint=_("Price of today's sessions not yet paid"),
+        ),
+        StatCard(
+            "refunded-today",
+            _("Refunded today"),
+            _amounts_text(figures.refunded_by_currency),
+            hint=_("Money given back today"),
         ),
         StatCard(
             "dead-emails",
@@ -113,7 +129,10 @@ def stat_cards(figures: DayFigures) -> list[StatCard]:
 
 def alerts(figures: DayFigures, coach_count: int) -> list[Alert]:
     """What needs the site owner today, most urgent first."""
-    found: list[Alert] = []
+    found: list[Alert] = [
+        Alert("warning", f"{title}: {notice}", session_url(sid), _("Open the session"))
+        for sid, title, notice in sessions_needing_attention()
+    ]
     if figures.dead_emails:
         found.append(
             Alert(
@@ -131,7 +150,10 @@ def alerts(figures: DayFigures, coach_count: int) -> list[Alert]:
         found.append(
             Alert(
                 "warning",
-                _("%(amount)s is pending for today's sessions.", amount=_pending_text(figures)),
+                _(
+                    "%(amount)s is pending for today's sessions.",
+                    amount=_amounts_text(figures.pending_by_currency),
+                ),
                 url_for(
                     "admin.sessions",
                     payment=PaymentStatus.PENDING.value,

@@ -22,6 +22,7 @@ from core.clientarea.calendar import renew_feed, revoke_feed
 from core.clientarea.cards import stats_for
 from core.clientarea.forms import PasswordForm, ProfileForm, timezone_choices
 from core.db import db, utcnow
+from core.payments.queries import recently_refunded, refunds_by_session
 from core.plugins import collect
 from core.sessions.models import CoachingSession
 from core.sessions.queries import (
@@ -93,7 +94,7 @@ def _has_past(client: User) -> bool:
 
 
 def payments_tab() -> str | Response:
-    """What the client owes, the total per currency, and the pay buttons."""
+    """What the client owes, the total per currency, the pay buttons, and recent refunds."""
     if request.method == "POST":
         return redirect(url_for("clientarea.tab", key="payments"))
     unpaid = unpaid_sessions(current_user.id, _page_number(), PAGE_SIZE)
@@ -107,15 +108,18 @@ def payments_tab() -> str | Response:
         online=any(buttons.values()),
         coaches=coaches_of(unpaid.items),
         now=utcnow(),
+        refunded=recently_refunded(current_user.id),
     )
 
 
 def history_tab() -> str | Response:
-    """Past sessions, newest first, paginated; receipts for paid ones."""
+    """Past sessions, newest first, paginated; receipts for paid ones, refunds shown."""
     if request.method == "POST":
         return redirect(url_for("clientarea.tab", key="history"))
     page = past_sessions(current_user.id, utcnow(), _page_number(), PAGE_SIZE)
-    return _render("clientarea/history.html", page=page)
+    return _render(
+        "clientarea/history.html", page=page, refunds=refunds_by_session(s.id for s in page.items)
+    )
 
 
 def profile_tab() -> str | Response:

@@ -32,6 +32,7 @@ from core.coach.forms import SessionForm
 from core.coach.queries import clients_query
 from core.db import db
 from core.i18n import from_minor, site_timezone, to_minor
+from core.payments.queries import attention_notices
 from core.plugins import tabs_from
 from core.sessions.access import get_session_or_404
 from core.sessions.documents import DocumentError, delete_document, document_path, save_document
@@ -331,6 +332,7 @@ def render_editor(form: SessionForm, session: CoachingSession | None) -> str:
         from core.emails.log import session_email_log
 
         context["email_log"] = session_email_log(session.id)
+        context["attention"] = attention_notices(session.id)
     sections = tabs_from("session_editor_sections", session=session, viewer=current_user)
     context["sections"] = [(tab, Markup(tab.render())) for tab in sections]  # noqa: S704
     return render_template("coach/editor.html", **context)

@@ -29,6 +29,7 @@ from core.coach.home import open_session_redirect
 from core.coach.queries import coach_scope, page_arg, paginate, sessions_query
 from core.db import db, utcnow
 from core.i18n import money
+from core.payments.queries import money_totals, refunds_by_session
 from core.plugins import render_tab, tabs_from
 from core.sessions.models import (
     CLOSED_STATUSES,
@@ -227,7 +228,8 @@ def sessions_tab(client: User) -> str:
 class FinanceTotals:
     billed: str
     pending: str
-    paid: str
+    paid: str  # received, net of refunds
+    refunded: str
     billable: int
     counts: dict[str, int]
 
@@ -249,7 +251,8 @@ def _amounts(per_currency: dict[str, int]) -> str:
 
 
 def finance_totals(client: User) -> FinanceTotals:
-    """Billed, pending and paid per currency, and the count of each payment status (one query)."""
+    """Billed, pending, paid (net) and refunded per currency, and the count of each payment
+    status (two queries)."""
     s = CoachingSession
     price = func.coalesce(s.price_amount, 0)
     rows = db.execute(
@@ -259,7 +262,6 @@ def finance_totals(client: User) -> FinanceTotals:
     ).all()
     billed: Counter[str] = Counter()
     pending: Counter[str] = Counter()
-    paid: Counter[str] = Counter()
     counts: Counter[str] = Counter()
     for currency, status, count, total in rows:
         amount = int(total or 0)
@@ -268,12 +270,12 @@ def finance_totals(client: User) -> FinanceTotals:
             billed[currency] += amount  # refunded sessions were billed too
         if status == PaymentStatus.PENDING:
             pending[currency] += amount
-        elif status == PaymentStatus.PAID:
-            paid[currency] += amount
+    received = money_totals(s.client_id == client.id, coach_scope(current_user))
     return FinanceTotals(
         _amounts(billed),
         _amounts(pending),
-        _amounts(paid),
+        _amounts(received.net),
+        _amounts(received.refunded),
         sum(counts.values()),
         {status: counts.get(status, 0) for status in PAYMENT_STATUSES},
     )
@@ -329,6 +331,7 @@ def finances_tab(client: User) -> str:
         "coach/tabs/finances.html",
         client=client,
         totals=totals,
+        refunds=refunds_by_session(s.id for s in page.items),
         slices=donut(totals.counts),
         payment=payment,
         page=page,

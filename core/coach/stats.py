@@ -8,13 +8,14 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from flask_babel import format_date
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Subquery, and_, case, func, select
 
 from core.accounts.models import User
 from core.coach.queries import add_months, clients_query, coach_scope, day_start, month_start
 from core.db import db
 from core.payments.models import Payment
-from core.sessions.models import OPEN_STATUSES, CoachingSession, PaymentStatus, SessionStatus
+from core.payments.queries import money_moves
+from core.sessions.models import OPEN_STATUSES, CoachingSession, SessionStatus
 from core.settings import get_option
 
 MONTHS = 12
@@ -57,36 +58,30 @@ def month_figures(viewer: User, today: date, tz: ZoneInfo) -> MonthFigures:
     return MonthFigures(*(int(v or 0) for v in row))
 
 
-def _paid_payments(viewer: User, currency: str) -> list[object]:
-    return [
-        coach_scope(viewer),
-        CoachingSession.payment_status == PaymentStatus.PAID.value,
-        Payment.currency == currency,
-    ]
+def _moves(viewer: User, currency: str) -> Subquery:
+    """Money in and out of the viewer's sessions in ``currency`` (payments minus refunds)."""
+    return money_moves(coach_scope(viewer), Payment.currency == currency)
 
 
 def revenue_by_month(viewer: User, today: date, tz: ZoneInfo, currency: str) -> list[MonthRevenue]:
-    """Money received for paid sessions, per local month, the last 12 months (one query)."""
+    """Money received, net of refunds, per local month, the last 12 months (one query).
+
+    A refund counts in the month it was given back, as on a bank statement.
+    """
     months = [add_months(today, -i) for i in range(MONTHS - 1, -1, -1)]
     bounds = [day_start(m, tz) for m in [*months, add_months(today, 1)]]
+    moves = _moves(viewer, currency)
     columns = [
         func.coalesce(
-            func.sum(
-                case((and_(Payment.paid_at >= lo, Payment.paid_at < hi), Payment.amount), else_=0)
-            ),
-            0,
+            func.sum(case((and_(moves.c.at >= lo, moves.c.at < hi), moves.c.amount), else_=0)), 0
         )
         for lo, hi in pairwise(bounds)
     ]
-    row = db.execute(
-        select(*columns)
-        .join(CoachingSession, CoachingSession.id == Payment.session_id)
-        .where(*_paid_payments(viewer, currency), Payment.paid_at >= bounds[0])
-    ).one()
+    row = db.execute(select(*columns).where(moves.c.at >= bounds[0])).one()
     amounts = [int(v or 0) for v in row]
-    top = max(amounts) or 1
+    top = max(max(amounts), 1)
     return [
-        MonthRevenue(m, format_date(m, "MMM yy"), a, round(100 * a / top, 1))
+        MonthRevenue(m, format_date(m, "MMM yy"), a, round(100 * max(a, 0) / top, 1))
         for m, a in zip(months, amounts, strict=True)
     ]
 
@@ -112,11 +107,8 @@ def summary(viewer: User, now: datetime) -> Summary:
             coach_scope(viewer), CoachingSession.status != SessionStatus.AVAILABLE.value
         )
     ).one()
-    revenue = db.scalar(
-        select(func.coalesce(func.sum(Payment.amount), 0))
-        .join(CoachingSession, CoachingSession.id == Payment.session_id)
-        .where(*_paid_payments(viewer, currency))
-    )
+    moves = _moves(viewer, currency)
+    revenue = db.scalar(select(func.coalesce(func.sum(moves.c.amount), 0)))
     return Summary(
         int(clients or 0), int(sessions or 0), int(upcoming_count or 0), int(revenue or 0), currency
     )

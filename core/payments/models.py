@@ -6,8 +6,8 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
 
@@ -23,6 +23,13 @@ class PaymentMethod(enum.StrEnum):
 PAYMENT_METHODS = tuple(m.value for m in PaymentMethod)
 
 
+class Attention(enum.StrEnum):
+    """Why staff must look at a payment: money came in for a session that no longer wanted it."""
+
+    SESSION_CANCELLED = "session_cancelled"
+    ALREADY_PAID = "already_paid"
+
+
 class Payment(Base):
     """A payment received for a session: recorded by hand, or by a payment provider."""
 
@@ -31,6 +38,8 @@ class Payment(Base):
         CheckConstraint("amount >= 0", name="amount_non_negative"),
         CheckConstraint(f"method IN {PAYMENT_METHODS!r}", name="method"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
+        # One provider payment may cover several sessions: one row per session.
+        UniqueConstraint("provider", "provider_reference", "session_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,9 +53,50 @@ class Payment(Base):
     note: Mapped[str | None] = mapped_column(Text)
     #: "manual" for a payment entered by staff, else the payment provider's key.
     provider: Mapped[str] = mapped_column(String(40), default="manual")
-    provider_reference: Mapped[str | None] = mapped_column(String(255), unique=True)
+    provider_reference: Mapped[str | None] = mapped_column(String(255))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: An :class:`Attention` code when the money arrived for a session that did not want it.
+    attention: Mapped[str | None] = mapped_column(String(20))
+
+    refunds: Mapped[list[Refund]] = relationship(
+        back_populates="payment", order_by="Refund.id", lazy="raise_on_sql"
+    )
+
+    @property
+    def refunded_amount(self) -> int:
+        """Minor units given back so far (``refunds`` must be loaded)."""
+        return sum(r.amount for r in self.refunds)
+
+
+class Refund(Base):
+    """Money given back for a payment, in part or in full: by hand, or by a payment provider.
+
+    Rows are never edited: a receipt prints them as they are (see ``core.payments.receipts``).
+    """
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+        UniqueConstraint("provider", "provider_reference"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(
+        ForeignKey("payments.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[int]  # minor units
+    currency: Mapped[str] = mapped_column(String(3))
+    #: "manual" for a refund entered by staff, else the payment provider's key.
+    provider: Mapped[str] = mapped_column(String(40), default="manual")
+    provider_reference: Mapped[str | None] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    refunded_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    payment: Mapped[Payment] = relationship(back_populates="refunds", lazy="raise_on_sql")
 
 
 class Receipt(Base):

@@ -8,6 +8,13 @@ client, session, amount, method, dates, language and time zone) is copied into
 ``Receipt.data`` at issue, so later edits to the session, the client or the settings
 never change a receipt already given out.
 
+Refunds come after the issue, so they are not frozen into ``Receipt.data``: the
+receipt freezes which payments it covers (``payment.ids``) and prints the refunds of
+those payments from the ``refunds`` table, below the amount paid, with the net. Refund
+rows are never edited, so a receipt still renders the same until money is given back,
+and then shows exactly what was given back and when (the alternative, re-freezing the
+receipt at each refund, would rewrite a document the client already holds).
+
 Site options (Settings → General shows them):
 
 ``receipts.business_name``     printed at the top (default: the site name)
@@ -38,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from core.accounts.models import User
 from core.db import db, utcnow
 from core.i18n import LANGUAGES, money, zone
-from core.payments.models import Payment, Receipt
+from core.payments.models import Payment, Receipt, Refund
 from core.plugins import collect
 from core.sessions.models import CoachingSession, PaymentStatus
 from core.settings import define, get_option
@@ -69,8 +76,8 @@ def issue_receipt(session: CoachingSession) -> Receipt:
     session issued by another request) only retries, never breaks the caller's
     transaction.
     """
-    if session.payment_status != PaymentStatus.PAID.value:
-        raise ReceiptError("only a paid session has a receipt")
+    if session.payment_status not in (PaymentStatus.PAID.value, PaymentStatus.REFUNDED.value):
+        raise ReceiptError("only a paid (or since refunded) session has a receipt")
     payments = list(
         db.scalars(
             select(Payment)
@@ -83,7 +90,7 @@ def issue_receipt(session: CoachingSession) -> Receipt:
     if not payments or client is None:
         raise ReceiptError("a receipt needs a payment and a client")
     payment = payments[0]  # the latest: its method and date are printed
-    amount = sum(p.amount for p in payments if p.currency == payment.currency)
+    covered = [p for p in payments if p.currency == payment.currency]
     for _attempt in range(MAX_ATTEMPTS):
         existing = db.scalar(select(Receipt).where(Receipt.session_id == session.id))
         if existing is not None:
@@ -96,7 +103,7 @@ def issue_receipt(session: CoachingSession) -> Receipt:
             client_id=client.id,
             payment_id=payment.id,
             issued_at=issued_at,
-            data=_frozen(number, issued_at, session, client, coach, payment, amount),
+            data=_frozen(number, issued_at, session, client, coach, payment, covered),
         )
         try:
             with db.begin_nested():
@@ -114,7 +121,7 @@ def _frozen(
     client: User,
     coach: User | None,
     payment: Payment,
-    amount: int,
+    covered: list[Payment],
 ) -> dict[str, Any]:
     """Everything a receipt prints, as plain JSON values.
 
@@ -143,13 +150,25 @@ def _frozen(
             "location": session.location,
         },
         "payment": {
-            "amount": amount,
+            "ids": [p.id for p in covered],
+            "amount": sum(p.amount for p in covered),
             "currency": payment.currency,
             "method": payment.method,
             "provider": _provider_label(payment.provider),
+            "reference": payment.provider_reference,
             "paid_at": payment.paid_at.isoformat(),
         },
     }
+
+
+def receipt_refunds(receipt: Receipt) -> list[Refund]:
+    """Refunds of the payments the receipt covers, oldest first (one statement)."""
+    ids = receipt.data["payment"].get("ids") or [receipt.payment_id]
+    return list(
+        db.scalars(
+            select(Refund).where(Refund.payment_id.in_(ids)).order_by(Refund.refunded_at, Refund.id)
+        )
+    )
 
 
 def _provider_label(key: str) -> str | None:
@@ -176,8 +195,9 @@ def method_label(method: str) -> str:
     return labels.get(method, method)
 
 
-def receipt_view(receipt: Receipt) -> dict[str, Any]:
-    """The frozen data, formatted in the receipt's own language and time zone.
+def receipt_view(receipt: Receipt, refunds: list[Refund]) -> dict[str, Any]:
+    """The frozen data and ``refunds`` (:func:`receipt_refunds`), formatted in the
+    receipt's own language and time zone.
 
     Call inside the receipt's locale (:func:`in_receipt_locale`) so that the labels
     match the values.
@@ -217,6 +237,18 @@ def receipt_view(receipt: Receipt) -> dict[str, Any]:
         "paid": format_date(
             datetime.fromisoformat(pay["paid_at"]).astimezone(tz), "long", locale=locale
         ),
+        "reference": pay.get("reference"),
+        "refunds": [
+            {
+                "line": _(
+                    "Refunded on %(date)s",
+                    date=format_date(r.refunded_at.astimezone(tz), "long", locale=locale),
+                ),
+                "amount": money(-r.amount, r.currency),
+            }
+            for r in refunds
+        ],
+        "net": money(pay["amount"] - sum(r.amount for r in refunds), pay["currency"]),
     }
 
 
@@ -292,8 +324,9 @@ def render_pdf(receipt: Receipt) -> bytes:
     from reportlab.lib.utils import ImageReader, simpleSplit
     from reportlab.pdfgen.canvas import Canvas
 
+    refunds = receipt_refunds(receipt)
     with in_receipt_locale(receipt):
-        view = receipt_view(receipt)
+        view = receipt_view(receipt, refunds)
         labels: dict[str, str] = {
             "receipt": _("Receipt"),
             "number": _("Receipt no. %(number)s", number=view["number"]),
@@ -307,7 +340,9 @@ def render_pdf(receipt: Receipt) -> bytes:
             "coach": _("Coach"),
             "method": _("Payment method"),
             "paid": _("Paid on"),
+            "reference": _("Payment reference"),
             "total": _("Amount paid"),
+            "net": _("Net paid after refunds"),
         }
     buffer = io.BytesIO()
     pdf = Canvas(buffer, pagesize=A4, pageCompression=1)
@@ -358,6 +393,7 @@ def render_pdf(receipt: Receipt) -> bytes:
         (labels["location"], view["location"]),
         (labels["coach"], view["coach"]),
         (labels["method"], view["method"]),
+        (labels["reference"], view["reference"]),
         (labels["paid"], view["paid"]),
     ]
     pdf.setStrokeGray(0.75)
@@ -376,6 +412,14 @@ def render_pdf(receipt: Receipt) -> bytes:
     y -= 10 * mm
     write(left, y, labels["total"], size=13, bold=True)
     write(right, y, view["amount"], size=13, bold=True, end=True)
+    for refund in view["refunds"]:
+        y -= 7 * mm
+        write(left, y, refund["line"])
+        write(right, y, refund["amount"], end=True)
+    if view["refunds"]:
+        y -= 9 * mm
+        write(left, y, labels["net"], size=13, bold=True)
+        write(right, y, view["net"], size=13, bold=True, end=True)
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()

@@ -20,6 +20,7 @@ from core.payments.receipts import (
     logo_data_uri,
     receipt_filename,
     receipt_for_session,
+    receipt_refunds,
     receipt_view,
     render_pdf,
 )
@@ -49,8 +50,9 @@ def _back_url() -> str:
 @signed_in
 def receipt(session_id: int) -> ResponseReturnValue:
     found = _receipt(session_id)
+    refunds = receipt_refunds(found)
     with in_receipt_locale(found):
-        view = receipt_view(found)
+        view = receipt_view(found, refunds)
         html = render_template(
             "payments/receipt.html",
             receipt=found,

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, not_, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import joinedload, selectinload
 
 from core.db import UTCDateTime, db
-from core.payments.models import Payment
+from core.payments.queries import money_totals
 from core.sessions.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -174,13 +174,6 @@ def client_stats(client_id: int, now: datetime) -> ClientStats:
         ).where(S.client_id == client_id, S.status != SessionStatus.AVAILABLE.value)
     ).one()
     stats = ClientStats(*row[:6], next_start=row[6], next_title=row[7])
-    # Money actually received for the client's sessions (refunded ones excluded).
-    paid = db.execute(
-        select(Payment.currency, func.sum(Payment.amount))
-        .join(S, S.id == Payment.session_id)
-        .where(S.client_id == client_id, not_(S.payment_status == PaymentStatus.REFUNDED.value))
-        .group_by(Payment.currency)
-        .order_by(Payment.currency)
-    ).all()
-    stats.spent = {currency: int(amount or 0) for currency, amount in paid}
+    # Money actually received for the client's sessions, net of refunds.
+    stats.spent = {c: a for c, a in money_totals(S.client_id == client_id).net.items() if a}
     return stats

@@ -239,9 +239,12 @@ def change_status(session: CoachingSession, status: str, actor: User) -> None:
             return
         session.cancelled_at, session.cancelled_by_id = utcnow(), actor.id
     elif session.status == SessionStatus.CANCELLED:
+        from core.payments.service import reinstate_payments
+
         session.cancelled_at = session.cancelled_by_id = None
         if session.payment_status == PaymentStatus.CANCELLED:
             session.payment_status = PaymentStatus.PENDING.value
+        reinstate_payments(session)
     session.status = status
 
 
@@ -255,9 +258,10 @@ def set_payment_status(
 ) -> None:
     """Mark a session's payment by hand. "paid" records a payment (method and date required).
 
-    The caller commits.
+    "refunded" records a refund of what is left of each payment, so that manual and
+    online refunds are one model. The caller commits.
     """
-    from core.payments.service import PaymentError, record_payment
+    from core.payments.service import PaymentError, record_payment, refund_session
 
     if status not in PAYMENT_STATUSES:
         raise SessionRuleError(_("Unknown payment status."))
@@ -277,4 +281,6 @@ def set_payment_status(
         except PaymentError as exc:
             raise SessionRuleError(str(exc)) from exc
         return
+    if status == PaymentStatus.REFUNDED:
+        refund_session(session, actor_id=actor.id)
     session.payment_status = status

@@ -1,0 +1,102 @@
+"""Refunds, payments that need staff attention, one provider payment for several sessions.
+
+``payments.provider_reference`` was unique on its own; a provider payment (one
+checkout) may now pay several sessions, one row each, so the unique key becomes
+(provider, provider_reference, session_id). On SQLite the payments table is rebuilt
+for that, which drops the money triggers: they are dropped first and made again.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-30 12:50:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import core.db
+from core.migrations.triggers import DROP_TRIGGERS, PAID_NEEDS_PAYMENT
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def _rebuilding_payments() -> bool:
+    """SQLite rebuilds the table for a constraint change (and loses its triggers)."""
+    return op.get_bind().dialect.name == "sqlite"
+
+
+def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    if _rebuilding_payments():
+        for statement in DROP_TRIGGERS[dialect]:
+            op.execute(statement)
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("attention", sa.String(length=20), nullable=True))
+        batch_op.drop_constraint(batch_op.f("uq_payments_provider_reference"), type_="unique")
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_payments_provider_provider_reference_session_id"),
+            ["provider", "provider_reference", "session_id"],
+        )
+    if _rebuilding_payments():
+        for statement in PAID_NEEDS_PAYMENT[dialect]:
+            op.execute(statement)
+
+    op.create_table(
+        "refunds",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("payment_id", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("provider", sa.String(length=40), nullable=False),
+        sa.Column("provider_reference", sa.String(length=255), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("recorded_by_id", sa.Integer(), nullable=True),
+        sa.Column("refunded_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_refunds_amount_positive")),
+        sa.CheckConstraint("length(currency) = 3", name=op.f("ck_refunds_currency_code")),
+        sa.ForeignKeyConstraint(
+            ["payment_id"],
+            ["payments.id"],
+            name=op.f("fk_refunds_payment_id_payments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_id"],
+            ["users.id"],
+            name=op.f("fk_refunds_recorded_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refunds")),
+        sa.UniqueConstraint(
+            "provider", "provider_reference", name=op.f("uq_refunds_provider_provider_reference")
+        ),
+    )
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_refunds_payment_id"), ["payment_id"], unique=False)
+
+
+def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_refunds_payment_id"))
+    op.drop_table("refunds")
+
+    if _rebuilding_payments():
+        for statement in DROP_TRIGGERS[dialect]:
+            op.execute(statement)
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("uq_payments_provider_provider_reference_session_id"), type_="unique"
+        )
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_payments_provider_reference"), ["provider_reference"]
+        )
+        batch_op.drop_column("attention")
+    if _rebuilding_payments():
+        for statement in PAID_NEEDS_PAYMENT[dialect]:
+            op.execute(statement)

@@ -1,0 +1,167 @@
+"""Read-side money queries shared by every page that shows amounts: net of refunds.
+
+Each helper is one statement whatever the number of sessions, so pages that use
+them keep a constant SQL count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, Subquery, func, literal_column, select, union_all
+from sqlalchemy.orm import joinedload
+
+from core.db import db
+from core.payments.models import Attention, Payment, Refund
+from core.sessions.models import CoachingSession
+
+
+def refunded_of_payment() -> Any:
+    """Correlated scalar: what was refunded of the enclosing query's ``Payment`` row."""
+    return (
+        select(func.coalesce(func.sum(Refund.amount), 0))
+        .where(Refund.payment_id == Payment.id)
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True)
+class SessionRefund:
+    """What was paid for and refunded of one session (minor units, one currency)."""
+
+    paid: int
+    refunded: int
+    currency: str
+
+    @property
+    def full(self) -> bool:
+        return self.refunded >= self.paid
+
+
+def refunds_by_session(session_ids: Iterable[int]) -> dict[int, SessionRefund]:
+    """Sessions among ``session_ids`` with a refund, and how much (one statement)."""
+    ids = list(session_ids)
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(
+            Payment.session_id,
+            Payment.currency,
+            func.sum(Payment.amount),
+            func.sum(refunded_of_payment()),
+        )
+        .where(Payment.session_id.in_(ids))
+        .group_by(Payment.session_id, Payment.currency)
+    ).all()
+    return {
+        sid: SessionRefund(int(paid or 0), int(refunded), currency)
+        for sid, currency, paid, refunded in rows
+        if refunded
+    }
+
+
+def money_moves(*where: ColumnElement[bool]) -> Subquery:
+    """Money in (payments, positive) and out (refunds, negative) of the sessions ``where``
+    selects, as rows (at, amount, currency): sum them for a net figure."""
+    joined = select(Payment).join(CoachingSession, CoachingSession.id == Payment.session_id)
+    payments = joined.with_only_columns(
+        Payment.paid_at.label("at"), Payment.amount.label("amount"), Payment.currency
+    ).where(*where)
+    refunds = (
+        joined.join(Refund, Refund.payment_id == Payment.id)
+        .with_only_columns(
+            Refund.refunded_at.label("at"),
+            (literal_column("0") - Refund.amount).label("amount"),
+            Refund.currency,
+        )
+        .where(*where)
+    )
+    return union_all(payments, refunds).subquery("money_moves")
+
+
+@dataclass(frozen=True)
+class MoneyTotals:
+    """Per currency: received (gross), refunded, and what stays (net)."""
+
+    received: dict[str, int]
+    refunded: dict[str, int]
+
+    @property
+    def net(self) -> dict[str, int]:
+        return {c: a - self.refunded.get(c, 0) for c, a in self.received.items()}
+
+
+def money_totals(*where: ColumnElement[bool]) -> MoneyTotals:
+    """Received and refunded per currency for the sessions ``where`` selects (one statement)."""
+    rows = db.execute(
+        select(Payment.currency, func.sum(Payment.amount), func.sum(refunded_of_payment()))
+        .join(CoachingSession, CoachingSession.id == Payment.session_id)
+        .where(*where)
+        .group_by(Payment.currency)
+        .order_by(Payment.currency)
+    ).all()
+    return MoneyTotals(
+        {currency: int(received or 0) for currency, received, _r in rows},
+        {currency: int(refunded or 0) for currency, _p, refunded in rows if refunded},
+    )
+
+
+def recently_refunded(
+    client_id: int, limit: int = 10
+) -> list[tuple[CoachingSession, SessionRefund]]:
+    """The client's sessions with a refund, latest refund first (three statements)."""
+    latest = func.max(Refund.refunded_at)
+    ids = db.scalars(
+        select(Payment.session_id)
+        .join(Refund, Refund.payment_id == Payment.id)
+        .join(CoachingSession, CoachingSession.id == Payment.session_id)
+        .where(CoachingSession.client_id == client_id)
+        .group_by(Payment.session_id)
+        .order_by(latest.desc(), Payment.session_id.desc())
+        .limit(limit)
+    ).all()
+    if not ids:
+        return []
+    found = {
+        s.id: s
+        for s in db.scalars(
+            select(CoachingSession)
+            .where(CoachingSession.id.in_(ids))
+            .options(joinedload(CoachingSession.coach))
+        )
+    }
+    refunds = refunds_by_session(ids)
+    return [(found[sid], refunds[sid]) for sid in ids]
+
+
+def attention_notice(code: str) -> str:
+    """What staff must do about a payment flagged with ``code`` (``Payment.attention``)."""
+    if code == Attention.ALREADY_PAID:
+        return _("Paid online although it was already paid: refund one of the payments.")
+    return _("Paid online after it was cancelled: refund or reinstate.")
+
+
+def attention_notices(session_id: int) -> list[str]:
+    """The notices a session's flagged payments call for (one statement)."""
+    codes = db.scalars(
+        select(Payment.attention)
+        .where(Payment.session_id == session_id, Payment.attention.is_not(None))
+        .distinct()
+        .order_by(Payment.attention)
+    )
+    return [attention_notice(code) for code in codes if code]
+
+
+def sessions_needing_attention(limit: int = 10) -> list[tuple[int, str, str]]:
+    """(session id, title, notice) for the latest flagged payments, site-wide (one statement)."""
+    rows = db.execute(
+        select(CoachingSession.id, CoachingSession.title, Payment.attention)
+        .join(Payment, Payment.session_id == CoachingSession.id)
+        .where(Payment.attention.is_not(None))
+        .order_by(Payment.id.desc())
+        .limit(limit)
+    ).all()
+    return [(sid, title, attention_notice(code)) for sid, title, code in rows]
