@@ -7,6 +7,10 @@
 An area is a package under ``core/`` (its ``*.py`` and ``templates/``); the core's
 own top-level modules and ``core/templates`` form the root area. Catalogs live in
 ``<area>/translations/<lang>/LC_MESSAGES/messages.po``.
+
+Each bundled add-on (a package under ``addons/``) is one area with its own catalog,
+loaded through its own domain (``core.api.AddonTranslations``), never merged into
+the core's.
 """
 
 from __future__ import annotations
@@ -22,23 +26,31 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 CORE = Path(__file__).resolve().parents[1]
+ADDONS = CORE.parent / "addons"
 LANGS = ("fr",)
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
 NOT_AREAS = {"i18n", "migrations", "static", "templates", "translations", "__pycache__"}
 
 
+def _sources(area: Path) -> list[Path]:
+    files = (
+        sorted(area.glob("**/*.py"))
+        + sorted(area.glob("**/*.html"))
+        + sorted(area.glob("**/*.txt"))
+    )
+    return [f for f in files if "translations" not in f.parts]
+
+
 def areas(root: Path = CORE) -> Iterator[tuple[Path, list[Path]]]:
-    """(catalog folder, source files) for the root area and each area package."""
+    """(catalog folder, source files) for the root area, each area package and each add-on."""
+    if root == CORE and ADDONS.is_dir():
+        for addon in sorted(p for p in ADDONS.iterdir() if (p / "__init__.py").exists()):
+            if files := _sources(addon):
+                yield addon / "translations", files
     root_files = sorted(root.glob("*.py")) + sorted((root / "templates").glob("**/*.html"))
     yield root / "translations", root_files
     for area in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in NOT_AREAS):
-        files = (
-            sorted(area.glob("**/*.py"))
-            + sorted(area.glob("**/*.html"))
-            + sorted(area.glob("**/*.txt"))
-        )
-        files = [f for f in files if "translations" not in f.parts]
-        if files:
+        if files := _sources(area):
             yield area / "translations", files
 
 
@@ -94,7 +106,10 @@ def _mo_bytes(catalog: Catalog) -> bytes:
 
 
 def compile_all(root: Path = CORE) -> None:
-    for po in sorted(root.glob("**/translations/*/LC_MESSAGES/messages.po")):
+    folders = [root] + ([ADDONS] if root == CORE and ADDONS.is_dir() else [])
+    for po in sorted(
+        p for f in folders for p in f.glob("**/translations/*/LC_MESSAGES/messages.po")
+    ):
         lang = po.parent.parent.name
         po.with_suffix(".mo").write_bytes(_mo_bytes(_read(po, lang)))
 
