@@ -228,37 +228,67 @@ def _payments_of(app: Flask, sid: int) -> list[Payment]:
         )
 
 
-def test_same_reference_racing_on_postgresql_records_one_set(app: Flask, pair, hooks_seen) -> None:
+def postgres_only(app: Flask) -> None:
     if get_database(app).dialect != "postgresql":
         pytest.skip("needs PostgreSQL (set COACHDESK_TEST_DATABASE_URL): SQLite has no row locks")
-    client, coach = pair
-    ids = [add_session(app, client, coach), add_session(app, client, coach)]
+
+
+def race(app: Flask, webhook: Callable[[], list[int]]) -> list[list[int]]:
+    """Run ``webhook`` in two threads at once, each in its own app context and transaction;
+    return what each returned (committed)."""
     start = threading.Barrier(2)
     results: list[list[int]] = []
     errors: list[BaseException] = []
 
-    def webhook() -> None:
+    def run() -> None:
         try:
             with app.app_context():
-                chosen = sessions(ids)
                 start.wait(10)
-                payments = record_online_payment(
-                    chosen, provider="stripe", reference="cs_race", amount=10000, currency="EUR"
-                )
+                results.append(webhook())
                 db.commit()
-                results.append(sorted(p.id for p in payments))
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=webhook) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
     assert errors == []
+    return results
+
+
+def test_same_reference_racing_on_postgresql_records_one_set(app: Flask, pair, hooks_seen) -> None:
+    postgres_only(app)
+    client, coach = pair
+    ids = [add_session(app, client, coach), add_session(app, client, coach)]
+
+    def webhook() -> list[int]:
+        payments = record_online_payment(
+            sessions(ids), provider="stripe", reference="cs_race", amount=10000, currency="EUR"
+        )
+        return sorted(p.id for p in payments)
+
+    results = race(app, webhook)
     assert len(results) == 2 and results[0] == results[1]
     assert rows(app, Payment) == 2
     assert len(hooks_seen.paid) == 2  # the loser raised nothing
+
+
+def test_same_refund_racing_on_postgresql_records_one(app: Flask, pair, hooks_seen) -> None:
+    postgres_only(app)
+    client, coach = pair
+    (pid,) = pay_online(app, [add_session(app, client, coach)])
+
+    def webhook() -> list[int]:
+        payment = db.get(Payment, pid)
+        assert payment is not None
+        found = record_refund(payment, amount=5000, provider="stripe", provider_reference="re_r")
+        return [found.id]
+
+    results = race(app, webhook)
+    assert len(results) == 2 and results[0] == results[1]
+    assert rows(app, Refund) == 1 and len(hooks_seen.refunded) == 1
 
 
 # -- refunds ----------------------------------------------------------------------
