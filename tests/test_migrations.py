@@ -5,18 +5,22 @@ from __future__ import annotations
 import uuid
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from core import create_app
-from core.db import Base, get_database
+from core.accounts.models import User
+from core.db import Base, db, get_database
 from core.migrations.runner import applied, current, downgrade, is_up_to_date, upgrade
+from core.payments.models import Payment, Refund
+from core.sessions.models import CoachingSession
 from tests.conftest import database_url_for
 
 
@@ -71,3 +75,32 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(empty_app:
 
     upgrade(empty_app)
     assert is_up_to_date(empty_app)
+
+
+def test_refunds_revision_turns_earlier_refunded_sessions_into_refunds(empty_app: Flask) -> None:
+    upgrade(empty_app, "0001")
+    when = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
+    with empty_app.app_context():
+        coach = User(email="c@example.test", first_name="C", last_name="C", role="coach")
+        client = User(email="k@example.test", first_name="K", last_name="K", role="client")
+        db.add_all([coach, client])
+        db.flush()
+        ids = []
+        for status in ("refunded", "paid"):
+            session = CoachingSession(
+                coach_id=coach.id, client_id=client.id, title=status, starts_at=when
+            )
+            db.add(session)
+            db.flush()
+            ids.append(session.id)
+            # Payment's own table, without the columns 0002 adds.
+            columns = {"session_id": session.id, "amount": 4000, "currency": "EUR"}
+            db.execute(insert(Payment.__table__).values(**columns, method="cash", paid_at=when))
+            session.payment_status = status
+        db.commit()
+    upgrade(empty_app)
+    with empty_app.app_context():
+        refunds = db.execute(
+            select(Payment.session_id, Refund.amount).join(Payment, Payment.id == Refund.payment_id)
+        ).all()
+    assert [tuple(r) for r in refunds] == [(ids[0], 4000)]

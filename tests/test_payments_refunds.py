@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from core.accounts.models import Role, User
-from core.db import db, get_database
+from core.db import db, get_database, utcnow
 from core.payments.models import Payment, Refund
 from core.payments.service import (
     PaymentError,
@@ -25,7 +26,10 @@ from core.plugins import get_host
 from core.sessions.models import CoachingSession
 from core.sessions.service import change_status, set_payment_status
 from hooks import hookimpl
-from tests.test_clientarea_pages import add_session, load
+from tests.test_admin_dashboard import mark_setup_done
+from tests.test_clientarea_pages import AREA, add_session, load
+from tests.test_clientarea_queries import counting
+from tests.test_receipts_issue import article, pdf_text
 
 PAST = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 
@@ -224,37 +228,67 @@ def _payments_of(app: Flask, sid: int) -> list[Payment]:
         )
 
 
-def test_same_reference_racing_on_postgresql_records_one_set(app: Flask, pair, hooks_seen) -> None:
+def postgres_only(app: Flask) -> None:
     if get_database(app).dialect != "postgresql":
         pytest.skip("needs PostgreSQL (set COACHDESK_TEST_DATABASE_URL): SQLite has no row locks")
-    client, coach = pair
-    ids = [add_session(app, client, coach), add_session(app, client, coach)]
+
+
+def race(app: Flask, webhook: Callable[[], list[int]]) -> list[list[int]]:
+    """Run ``webhook`` in two threads at once, each in its own app context and transaction;
+    return what each returned (committed)."""
     start = threading.Barrier(2)
     results: list[list[int]] = []
     errors: list[BaseException] = []
 
-    def webhook() -> None:
+    def run() -> None:
         try:
             with app.app_context():
-                chosen = sessions(ids)
                 start.wait(10)
-                payments = record_online_payment(
-                    chosen, provider="stripe", reference="cs_race", amount=10000, currency="EUR"
-                )
+                results.append(webhook())
                 db.commit()
-                results.append(sorted(p.id for p in payments))
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=webhook) for _ in range(2)]
+    threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
     assert errors == []
+    return results
+
+
+def test_same_reference_racing_on_postgresql_records_one_set(app: Flask, pair, hooks_seen) -> None:
+    postgres_only(app)
+    client, coach = pair
+    ids = [add_session(app, client, coach), add_session(app, client, coach)]
+
+    def webhook() -> list[int]:
+        payments = record_online_payment(
+            sessions(ids), provider="stripe", reference="cs_race", amount=10000, currency="EUR"
+        )
+        return sorted(p.id for p in payments)
+
+    results = race(app, webhook)
     assert len(results) == 2 and results[0] == results[1]
     assert rows(app, Payment) == 2
     assert len(hooks_seen.paid) == 2  # the loser raised nothing
+
+
+def test_same_refund_racing_on_postgresql_records_one(app: Flask, pair, hooks_seen) -> None:
+    postgres_only(app)
+    client, coach = pair
+    (pid,) = pay_online(app, [add_session(app, client, coach)])
+
+    def webhook() -> list[int]:
+        payment = db.get(Payment, pid)
+        assert payment is not None
+        found = record_refund(payment, amount=5000, provider="stripe", provider_reference="re_r")
+        return [found.id]
+
+    results = race(app, webhook)
+    assert len(results) == 2 and results[0] == results[1]
+    assert rows(app, Refund) == 1 and len(hooks_seen.refunded) == 1
 
 
 # -- refunds ----------------------------------------------------------------------
@@ -331,3 +365,121 @@ def test_manual_refunded_status_records_a_refund_of_what_is_left(app: Flask, pai
         amounts = db.execute(select(Refund.amount, Refund.recorded_by_id).order_by(Refund.id)).all()
     assert [tuple(r) for r in amounts] == [(1500, None), (3500, coach.id)]
     assert load(app, sid).payment_status == "refunded"
+
+
+# -- money views ----------------------------------------------------------------------
+
+
+def stat_value(html: str, label: str) -> str:
+    found = re.search(
+        rf'<dt class="stat-label">{label}</dt>\s*<dd class="stat-value">([^<]+)</dd>', html
+    )
+    assert found, f"no {label!r} card"
+    return found.group(1)
+
+
+@pytest.fixture
+def paid_past(app: Flask, as_role, make_user) -> tuple[Any, User, User, int, int]:
+    """A signed-in client with one past €50 session paid online (reference cs_view)."""
+    browser, client = as_role(Role.CLIENT)
+    coach = make_user(Role.COACH)
+    sid = add_session(app, client, coach, title="Past run", starts_at=PAST, status="completed")
+    (pid,) = pay_online(app, [sid], reference="cs_view")
+    return browser, client, coach, sid, pid
+
+
+def test_client_area_shows_partial_then_full_refunds(app: Flask, paid_past) -> None:
+    browser, _client, _coach, _sid, pid = paid_past
+    assert "refund" not in browser.get(AREA + "/history").get_data(as_text=True).lower()
+    refund(app, pid, 2000)
+    history = browser.get(AREA + "/history").get_data(as_text=True)
+    payments = browser.get(AREA + "/payments").get_data(as_text=True)
+    assert "Partly refunded: €20.00" in history and "Partly refunded: €20.00" in payments
+    assert "Paid €50.00" in payments and "Past run" in payments
+    assert stat_value(history, "Total spent") == "€30.00"
+    refund(app, pid, 3000)
+    history = browser.get(AREA + "/history").get_data(as_text=True)
+    assert "Refunded €50.00" in history and "Partly" not in history
+    assert "Refunded €50.00" in browser.get(AREA + "/payments").get_data(as_text=True)
+    assert stat_value(history, "Total spent") == "€0.00"
+    assert 'href="/receipts/' in history  # the receipt of a refunded session stays available
+
+
+def test_coach_finances_and_revenue_are_net_of_refunds(
+    app: Flask, paid_past, as_role, make_user
+) -> None:
+    _browser, client, coach, _sid, pid = paid_past
+    staff, _admin = as_role(Role.ADMIN)
+    refund(app, pid, 2000)
+    html = staff.get(f"/customer/{client.id}/finances").get_data(as_text=True)
+    assert stat_value(html, "Paid") == "€30.00"
+    assert stat_value(html, "Refunded") == "€20.00"
+    assert "Partly refunded: €20.00" in html
+    with app.test_request_context():
+        from core.coach.stats import revenue_by_month, summary
+        from core.i18n import site_timezone
+
+        viewer = db.get(User, coach.id)
+        assert summary(viewer, utcnow()).revenue == 3000
+        months = revenue_by_month(viewer, utcnow().date(), site_timezone(), "EUR")
+        assert sum(m.amount for m in months) == 3000
+
+
+def test_receipt_prints_reference_and_refunds_in_html_and_pdf(app: Flask, paid_past) -> None:
+    browser, _client, _coach, sid, pid = paid_past
+    before = article(browser.get(f"/receipts/{sid}").get_data(as_text=True))
+    assert "cs_view" in before and "Card (stripe)" in before and "Refunded on" not in before
+    refund(app, pid, 2000, provider="stripe", provider_reference="re_view")
+    after = article(browser.get(f"/receipts/{sid}").get_data(as_text=True))
+    assert "Receipt no. 000001" in after  # the same receipt, not a new one
+    assert "Refunded on" in after and "-€20.00" in after
+    assert re.search(r"Net paid after refunds</span>\s*<strong>€30.00", after)
+    text = pdf_text(browser.get(f"/receipts/{sid}.pdf").data)
+    assert "cs_view" in text and "Refunded on" in text and "-€20.00" in text
+    assert "Net paid after refunds" in text and "€30.00" in text
+
+
+def test_staff_see_a_payment_that_arrived_after_a_cancellation(
+    app: Flask, as_role, make_user
+) -> None:
+    staff, _admin = as_role(Role.ADMIN)
+    mark_setup_done(app)
+    client, coach = make_user(Role.CLIENT), make_user(Role.COACH)
+    sid = add_session(
+        app, client, coach, title="Late yoga", status="cancelled", payment_status="cancelled"
+    )
+    (pid,) = pay_online(app, [sid])
+    notice = "Paid online after it was cancelled: refund or reinstate."
+    assert notice in staff.get(f"/coach/sessions/{sid}").get_data(as_text=True)
+    dashboard = staff.get("/admin/").get_data(as_text=True)
+    assert f"Late yoga: {notice}" in dashboard and f'href="/coach/sessions/{sid}"' in dashboard
+    assert stat_value(dashboard, "Refunded today") == "€0.00"
+    refund(app, pid, 5000)
+    assert notice not in staff.get(f"/coach/sessions/{sid}").get_data(as_text=True)
+    dashboard = staff.get("/admin/").get_data(as_text=True)
+    assert notice not in dashboard
+    assert stat_value(dashboard, "Refunded today") == "€50.00"
+    assert load(app, sid).payment_status == "refunded"
+
+
+def test_refunds_add_no_statement_per_session(app: Flask, as_role, make_user) -> None:
+    """Pages that show refunds cost the same with 2 refunded sessions as with 12."""
+    coach = make_user(Role.COACH)
+    staff, _admin = as_role(Role.ADMIN)
+    counts = []
+    for n in (2, 12):
+        browser, client = as_role(Role.CLIENT)
+        for i in range(n):
+            sid = add_session(app, client, coach, starts_at=PAST, status="completed")
+            (pid,) = pay_online(app, [sid], reference=f"cs_{n}_{i}")
+            refund(app, pid, 1000 + 4000 * (i % 2))  # partial and full refunds
+        urls = [(browser, f"{AREA}/{tab}") for tab in ("payments", "history")]
+        urls.append((staff, f"/customer/{client.id}/finances"))
+        per_page = []
+        for web, url in urls:
+            web.get(url)  # warm caches like a live site
+            with counting(app) as statements:
+                assert web.get(url).status_code == 200
+            per_page.append(len(statements))
+        counts.append(per_page)
+    assert counts[0] == counts[1]

@@ -270,15 +270,15 @@ def record_refund(
     'refunded'; a partial refund leaves it 'paid'. A fully refunded payment needs no
     staff attention any more. Raises ``payment_refunded``. The caller commits.
     """
-    if provider_reference is not None:
-        existing = _refund_by_reference(provider, provider_reference)
-        if existing is not None:
-            return existing
     if amount <= 0:
         raise PaymentError(_("A refund needs an amount greater than zero."))
     session = db.scalars(
         select(CoachingSession).where(CoachingSession.id == payment.session_id).with_for_update()
     ).one()  # locked (PostgreSQL): two refunds of one session never both pass the check below
+    if provider_reference is not None:  # looked up under the lock: a concurrent twin has committed
+        existing = _refund_by_reference(provider, provider_reference)
+        if existing is not None:
+            return existing
     left = refundable_amount(payment)
     if amount > left:
         raise PaymentError(

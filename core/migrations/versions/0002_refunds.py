@@ -4,6 +4,8 @@
 checkout) may now pay several sessions, one row each, so the unique key becomes
 (provider, provider_reference, session_id). On SQLite the payments table is rebuilt
 for that, which drops the money triggers: they are dropped first and made again.
+Sessions already marked refunded get a full refund row per payment, so that every
+money view can count refunds from one table.
 
 Revision ID: 0002
 Revises: 0001
@@ -22,6 +24,15 @@ revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+
+#: Sessions marked refunded before refunds were recorded: their payments were given back in full.
+LEGACY_REFUNDS = """
+INSERT INTO refunds (payment_id, amount, currency, provider, refunded_at, created_at)
+SELECT p.id, p.amount, p.currency, 'manual', s.updated_at, s.updated_at
+FROM payments p JOIN coaching_sessions s ON s.id = p.session_id
+WHERE s.payment_status = 'refunded' AND p.amount > 0
+"""
 
 
 def _rebuilding_payments() -> bool:
@@ -78,6 +89,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("refunds", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_refunds_payment_id"), ["payment_id"], unique=False)
+    op.execute(LEGACY_REFUNDS)
 
 
 def downgrade() -> None:
