@@ -22,7 +22,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
 CORE = Path(__file__).resolve().parents[1]
@@ -105,6 +105,21 @@ def _mo_bytes(catalog: Catalog) -> bytes:
     return buffer.getvalue()
 
 
+def _po_messages(catalog: Catalog) -> dict[object, object]:
+    """What a compiled catalog holds: translated, non-fuzzy messages (header aside)."""
+    return {_key(m.id): _key(m.string) for m in catalog if m.id and m.string and not m.fuzzy}
+
+
+def _key(value: object) -> object:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def _messages(mo: Path) -> dict[object, object]:
+    """The messages of a .mo file, compared by content: byte layouts differ between Babel versions."""
+    with mo.open("rb") as handle:
+        return {_key(m.id): _key(m.string) for m in read_mo(handle) if m.id}
+
+
 def compile_all(root: Path = CORE) -> None:
     folders = [root] + ([ADDONS] if root == CORE and ADDONS.is_dir() else [])
     for po in sorted(
@@ -134,7 +149,7 @@ def check(root: Path = CORE) -> list[str]:
                         f"{lang}: no translation for {message.id!r} ({where[0]}:{where[1]})"
                     )
             mo = path.with_suffix(".mo")
-            if path.exists() and (not mo.exists() or mo.read_bytes() != _mo_bytes(catalog)):
+            if path.exists() and (not mo.exists() or _messages(mo) != _po_messages(catalog)):
                 problems.append(f"{mo} is stale: run `python -m core.i18n.catalogs compile`")
     return problems
 
