@@ -115,7 +115,7 @@ def _key(value: object) -> object:
 
 
 def _messages(mo: Path) -> dict[object, object]:
-    """The messages of a .mo file, compared by content: byte layouts differ between Babel versions."""
+    """A .mo file's messages: compared by content, as Babel versions lay bytes out differently."""
     with mo.open("rb") as handle:
         return {_key(m.id): _key(m.string) for m in read_mo(handle) if m.id}
 
