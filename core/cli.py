@@ -109,7 +109,7 @@ def run_command(host: str, port: int, demo: bool) -> None:
     app = _app()
     if demo:
         _ensure_reachable()
-        upgrade(app)
+        _report_addon_failures(upgrade(app))
         if _is_empty():
             click.echo("Loading the demo site…")
             load_demo()
@@ -137,7 +137,7 @@ def init_command(
     from core.migrations.runner import upgrade
 
     _ensure_reachable()
-    upgrade(_app())
+    _report_addon_failures(upgrade(_app()))
     if not _is_empty():
         raise click.ClickException("the database already has users: nothing to initialise")
     email = email or click.prompt("Administrator email")
@@ -164,8 +164,22 @@ def db_upgrade(revision: str) -> None:
     from core.migrations.runner import current, upgrade
 
     _ensure_reachable()
-    upgrade(_app(), revision)
+    failures = upgrade(_app(), revision)
+    _report_addon_failures(failures)
     click.echo("Database at: " + (", ".join(current(_app())) or "empty"))
+    if failures:
+        sys.exit(1)
+
+
+def _report_addon_failures(failures: dict[str, str]) -> None:
+    """One line per add-on whose migration failed (the core and the others went on)."""
+    from core.plugins import get_host
+
+    for name, reason in failures.items():
+        get_host().record_error(name, f"migration failed: {reason}")
+        click.echo(
+            f"coachdesk: add-on {name}: migration failed, left as it was: {reason}", err=True
+        )
 
 
 @db_group.command("downgrade")

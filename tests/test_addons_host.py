@@ -70,7 +70,7 @@ def test_activate_then_deactivate_keeps_data(app: Flask, admin_client) -> None: 
         assert db.scalars(select(testaddon.TestaddonNote.text)).all() == ["kept"]
 
     toggle(app, admin_client, "testaddon", "activate")
-    assert b"(1 notes)" in admin_client.get("/testaddon/hello").data
+    assert b"(1 note)" in admin_client.get("/testaddon/hello").data
 
 
 def test_addon_settings_section_and_client_tab_follow_activation(

@@ -50,8 +50,11 @@ def signed_in(view: F) -> F:
 
 
 staff_required = roles_required(Role.ADMIN, Role.COACH)
+staff_required.__doc__ = "Coaches and administrators only (others: sign-in page or 403)."
 admin_required = roles_required(Role.ADMIN)
+admin_required.__doc__ = "Administrators only (others: sign-in page or 403)."
 client_required = roles_required(Role.CLIENT)
+client_required.__doc__ = "Clients only (others: sign-in page or 403)."
 
 
 def reachable_clients_clause(viewer: User) -> Any:

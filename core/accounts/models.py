@@ -23,6 +23,8 @@ from core.db import Base, utcnow
 
 
 class Role(enum.StrEnum):
+    """What a user is on the site: each role has its own home and rights."""
+
     ADMIN = "admin"
     COACH = "coach"
     CLIENT = "client"

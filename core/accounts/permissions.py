@@ -56,6 +56,7 @@ def coach_capabilities() -> set[str]:
 
 
 def has_capability(user: User, capability: str) -> bool:
+    """Whether ``user`` may do ``capability``; an unknown key is a bug (``KeyError``)."""
     if capability not in CAPABILITIES and capability not in all_capabilities():
         raise KeyError(f"unknown capability {capability!r}")
     if user.role == Role.ADMIN:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from flask import Flask
+from flask import Flask, has_app_context
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -102,12 +103,32 @@ def _upgrade_core_then(cfg: Config, target: str) -> None:
     command.upgrade(cfg, target)
 
 
-def upgrade(app: Flask, target: str | None = None) -> None:
-    """Upgrade to ``target`` (default: the core's head, then the head of every branch)."""
-    if target is None:
-        _run(app, _upgrade_core_then, "heads")
-    else:
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+def upgrade(app: Flask, target: str | None = None) -> dict[str, str]:
+    """Upgrade to ``target``; by default the core, then each installed add-on's branch.
+
+    Each add-on's branch runs in its own transaction after the core's: one whose
+    migration fails is left as it was and reported in the returned mapping
+    (add-on → reason), and the others go on. A failure of the core raises.
+    """
+    from core.plugins import get_host
+
+    if target not in (None, "heads"):
         _run(app, command.upgrade, target)
+        return {}
+    _run(app, command.upgrade, "core@head")
+    host = get_host(app)
+    failures: dict[str, str] = {}
+    for name in sorted(n for n, a in host.addons.items() if a.loaded):
+        if host.migration_folders(name):
+            try:
+                _run(app, command.upgrade, f"{name}@head")
+            except (CommandError, SQLAlchemyError, RuntimeError) as exc:
+                failures[name] = _reason(exc)
+    return failures
 
 
 def upgrade_addon(app: Flask, name: str) -> list[str]:
@@ -125,8 +146,7 @@ def upgrade_addon(app: Flask, name: str) -> list[str]:
     try:
         _run(app, _upgrade_core_then, f"{name}@head")
     except (CommandError, SQLAlchemyError, RuntimeError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise MigrationError(reason) from exc
+        raise MigrationError(_reason(exc)) from exc
     return sorted(set(inspect(engine).get_table_names()) - before)
 
 
@@ -192,5 +212,28 @@ def applied(app: Flask) -> set[str]:
     return seen
 
 
-def is_up_to_date(app: Flask) -> bool:
-    return set(heads(app)) <= applied(app)
+def is_up_to_date(app: Flask, addons: Iterable[str] | None = None) -> bool:
+    """Whether the core, and the add-ons named (default: the active ones), are at their heads.
+
+    An inactive add-on's pending migrations do not count: activation runs them.
+    """
+    from core.plugins import get_host
+
+    script = ScriptDirectory.from_config(alembic_config(app))
+    done = applied(app)
+
+    def at_head(branches: set[str]) -> bool:
+        return all(
+            head in done
+            for head in script.get_heads()
+            if script.get_revision(head).branch_labels & branches  # type: ignore[union-attr]
+        )
+
+    if not at_head({"core"}):
+        return False
+    if addons is None:
+        if not has_app_context():
+            with app.app_context():
+                return at_head(set(get_host(app).active_names()))
+        addons = get_host(app).active_names()
+    return at_head(set(addons))

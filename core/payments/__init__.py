@@ -1,0 +1,3 @@
+"""Payments: recording money, refunds, receipts. Importing it wires the status-change event."""
+
+from core.payments import events as events

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from core.db import db, utcnow
 from core.i18n import money
 from core.payments.models import PAYMENT_METHODS, Attention, Payment, Refund
-from core.plugins import call, get_host
+from core.plugins import call
 from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
 
 
@@ -311,9 +311,7 @@ def record_refund(
         if _session_fully_refunded(session.id):
             session.payment_status = PaymentStatus.REFUNDED.value
     db.flush()
-    # Guard goes once hooks.py declares payment_refunded.
-    if hasattr(get_host().pm.hook, "payment_refunded"):
-        call("payment_refunded", session=session, payment_id=payment.id, refund_id=refund.id)
+    call("payment_refunded", session=session, payment_id=payment.id, refund_id=refund.id)
     return refund
 
 

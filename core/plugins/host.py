@@ -296,7 +296,7 @@ class PluginHost:
         try:
             created = upgrade_addon(app, name)
         except MigrationError as exc:
-            self._store_error(name, f"migration failed: {exc}")
+            self.record_error(name, f"migration failed: {exc}")
             raise AddonError(
                 f"{self._title(name)} cannot be activated: its migration failed: {exc}"
             ) from exc
@@ -319,10 +319,9 @@ class PluginHost:
         if not todo:
             return
         db.commit()  # SQLite: the check reads on its own connection
-        up_to_date = is_up_to_date(app)
         for name in todo:
             self._migrated.add(name)
-            if up_to_date or not self.migration_folders(name):
+            if not self.migration_folders(name) or is_up_to_date(app, [name]):
                 continue
             try:
                 self.migrate(app, name)
@@ -389,7 +388,8 @@ class PluginHost:
         db.commit()
         self.forget_state()
 
-    def _store_error(self, name: str, message: str) -> None:
+    def record_error(self, name: str, message: str) -> None:
+        """Keep ``message`` as the add-on's last error (shown on the Add-ons page)."""
         db.rollback()
         state = db.get(AddonState, name) or AddonState(name=name, active=False)
         state.last_error = message[-4000:]

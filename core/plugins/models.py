@@ -20,5 +20,6 @@ class AddonState(Base):
     last_error_at: Mapped[datetime | None]
     #: What its migrations created, recorded at activation, so that ``coachdesk addons
     #: purge`` can remove its data even after the add-on itself was uninstalled.
-    tables: Mapped[list[str] | None] = mapped_column(JSON)
-    revisions: Mapped[list[str] | None] = mapped_column(JSON)
+    #: (Deferred: the host reads states on every request and needs neither.)
+    tables: Mapped[list[str] | None] = mapped_column(JSON, deferred=True)
+    revisions: Mapped[list[str] | None] = mapped_column(JSON, deferred=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import render_template
-from flask_babel import Domain
+from flask_babel import Domain, get_translations
 from jinja2.ext import _make_new_gettext, _make_new_ngettext
 
 
@@ -41,9 +41,22 @@ class AddonTranslations:
         context uses the core's catalog.
         """
         # Jinja's own new-style wrappers: they escape the variables of a {% trans %} block.
-        gettext = _make_new_gettext(lambda s: self.domain.get_translations().ugettext(s))
-        ngettext = _make_new_ngettext(
-            lambda s, p, n: self.domain.get_translations().ungettext(s, p, n)
-        )
+        gettext = _make_new_gettext(self._template_gettext)
+        ngettext = _make_new_ngettext(self._template_ngettext)
         context.update(gettext=gettext, _=gettext, ngettext=ngettext)
         return render_template(name, **context)
+
+    # The template's context reaches the core templates it extends (base.html). A message
+    # the core translates keeps the core's words and plural rule; only the others come
+    # from this catalog, so that an add-on can never change what the core says.
+    def _template_gettext(self, string: str) -> str:
+        core = get_translations()
+        if string in getattr(core, "_catalog", {}):
+            return str(core.ugettext(string))
+        return str(self.domain.get_translations().ugettext(string))
+
+    def _template_ngettext(self, singular: str, plural: str, num: int) -> str:
+        core = get_translations()
+        if (singular, 0) in getattr(core, "_catalog", {}):
+            return str(core.ungettext(singular, plural, num))
+        return str(self.domain.get_translations().ungettext(singular, plural, num))

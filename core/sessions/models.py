@@ -23,6 +23,8 @@ from core.db import Base, utcnow
 
 
 class SessionStatus(enum.StrEnum):
+    """Where a session stands; only ``available`` has no client."""
+
     AVAILABLE = "available"  # an open slot, no client yet
     BOOKED = "booked"
     CONFIRMED = "confirmed"
@@ -32,6 +34,8 @@ class SessionStatus(enum.StrEnum):
 
 
 class PaymentStatus(enum.StrEnum):
+    """Whether a session's price was collected; ``paid`` always has a payment row."""
+
     PENDING = "pending"  # billed, not collected
     PAID = "paid"
     REFUNDED = "refunded"

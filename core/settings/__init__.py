@@ -45,6 +45,7 @@ def _stored() -> dict[str, Any]:
 
 
 def get_option(key: str) -> Any:
+    """The stored value of a declared option, or its default (read once per request)."""
     if key not in _DEFAULTS:
         raise KeyError(f"undefined site option {key!r}")
     return _stored().get(key, _DEFAULTS[key])
