@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from core.db import db
 from core.settings import get_option, set_option
-from tests.conftest import post
+from tests.conftest import database_url_for, post
+
+
+@contextmanager
+def fresh_database_url(tmp_path: Path) -> Iterator[str]:
+    """The URL of a brand-new, empty database of the kind the suite runs on, dropped after."""
+    url = make_url(database_url_for(tmp_path))
+    if url.get_backend_name() != "postgresql":
+        yield url.set(database=str(tmp_path / "fresh.sqlite3")).render_as_string(False)
+        return
+    name = f"coachdesk_fresh_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def upload(app: Flask, web: Any, url: str, data: dict[str, Any]) -> Any:

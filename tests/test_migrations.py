@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,8 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import create_engine, insert, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, inspect, select
 
 from core import create_app
 from core.accounts.models import User
@@ -21,32 +19,16 @@ from core.db import Base, db, get_database
 from core.migrations.runner import applied, current, downgrade, is_up_to_date, upgrade
 from core.payments.models import Payment, Refund
 from core.sessions.models import CoachingSession
-from tests.conftest import database_url_for
+from tests.helpers import fresh_database_url
 
 
 @pytest.fixture
 def empty_app(tmp_path: Path) -> Iterator[Flask]:
     """An app on a brand-new, empty database of the same kind as the test database."""
-    url = make_url(database_url_for(tmp_path))
-    admin_engine = None
-    if url.get_backend_name() == "postgresql":
-        name = f"coachdesk_mig_{uuid.uuid4().hex[:8]}"
-        admin_engine = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = url.set(database=name)
-    else:
-        url = url.set(database=str(tmp_path / "migrations.sqlite3"))
-    app = create_app(
-        {"DATABASE_URL": url.render_as_string(hide_password=False), "SECRET_KEY": "x" * 40},
-        instance_path=str(tmp_path),
-    )
-    yield app
-    get_database(app).engine.dispose()
-    if admin_engine is not None:
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{url.database}" WITH (FORCE)'))
-        admin_engine.dispose()
+    with fresh_database_url(tmp_path) as url:
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x" * 40}, instance_path=str(tmp_path))
+        yield app
+        get_database(app).engine.dispose()
 
 
 def schema_differences(app: Flask) -> list[object]:

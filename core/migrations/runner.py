@@ -125,9 +125,9 @@ def upgrade(app: Flask, target: str | None = None) -> dict[str, str]:
     for name in sorted(n for n, a in host.addons.items() if a.loaded):
         if host.migration_folders(name):
             try:
-                _run(app, command.upgrade, f"{name}@head")
-            except (CommandError, SQLAlchemyError, RuntimeError) as exc:
-                failures[name] = _reason(exc)
+                host.record_migration(app, name, upgrade_addon(app, name))
+            except MigrationError as exc:
+                failures[name] = str(exc)
     return failures
 
 

@@ -288,7 +288,7 @@ class PluginHost:
 
     def migrate(self, app: Flask, name: str) -> None:
         """Apply add-on ``name``'s pending migrations and record what they created."""
-        from core.migrations.runner import MigrationError, branch_revisions, upgrade_addon
+        from core.migrations.runner import MigrationError, upgrade_addon
 
         # Migrations use their own connection: end this context's transaction first
         # (on SQLite it holds the write lock the migration needs).
@@ -300,12 +300,28 @@ class PluginHost:
             raise AddonError(
                 f"{self._title(name)} cannot be activated: its migration failed: {exc}"
             ) from exc
-        state = db.get(AddonState, name) or AddonState(name=name, active=False)
-        state.tables = sorted({*(state.tables or []), *created})
-        state.revisions = branch_revisions(app, name) or state.revisions
-        db.add(state)
-        db.commit()
+        self.record_migration(app, name, created)
         self.forget_state()
+
+    def record_migration(self, app: Flask, name: str, created: list[str]) -> None:
+        """Remember the tables and revisions of ``name``'s branch, for a later purge.
+
+        Written on its own connection, so that it works from the CLI and within a request.
+        """
+        from core.migrations.runner import branch_revisions
+
+        revisions = branch_revisions(app, name)
+        if not created and not revisions:
+            return
+        session = get_database(app).sessionmaker()
+        try:
+            state = session.get(AddonState, name) or AddonState(name=name, active=False)
+            state.tables = sorted({*(state.tables or []), *created})
+            state.revisions = sorted({*(state.revisions or []), *revisions})
+            session.add(state)
+            session.commit()
+        finally:
+            session.close()
 
     def ensure_migrated(self, app: Flask) -> None:
         """Before serving a page: apply what an active, (re)installed add-on still needs.
