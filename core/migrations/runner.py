@@ -176,11 +176,13 @@ def applied(app: Flask) -> set[str]:
     """Every revision in effect: the stored heads and all they descend from or depend on.
 
     (Alembic stores only the tips: an add-on branch that depends on the core
-    stands for the core revision too.)
+    stands for the core revision too.) Rows of an uninstalled add-on, which no script
+    explains, are left out.
     """
     script = ScriptDirectory.from_config(alembic_config(app))
+    known = {rev.revision for rev in script.walk_revisions()}
     seen: set[str] = set()
-    todo = list(current(app))
+    todo = [rev for rev in current(app) if rev in known]
     while todo:
         revision = script.get_revision(todo.pop())
         if revision is None or revision.revision in seen:
