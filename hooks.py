@@ -271,7 +271,9 @@ def app_startup(app: Flask) -> None:
     """*Installed.* Called once per process after the app is built, for every installed add-on.
 
     Register ``app.before_request`` functions, Jinja filters and the like here. Do
-    not assume the add-on is active: check with ``core.plugins.is_active(NAME)``.
+    not assume the add-on is active: check with ``core.api.is_active(NAME)``.
+
+    Example: ``app.add_template_filter(stars, "stars")``.
     """
 
 
@@ -280,12 +282,17 @@ def addon_activated(app: Flask) -> None:
     """Called on one add-on only, right after the site owner activates it.
 
     Its migrations have already run. Create default site options here.
+
+    Example: ``set_option("feedback.intro", "Tell us how it went.")`` then ``db.commit()``.
     """
 
 
 @hookspec
 def addon_deactivated(app: Flask) -> None:
-    """Called on one add-on only, right after it is deactivated. Keep its data."""
+    """Called on one add-on only, right after it is deactivated. Keep its data.
+
+    Example: ``app.logger.info("feedback deactivated; its notes are kept")``.
+    """
 
 
 @hookspec(firstresult=True)
@@ -324,6 +331,8 @@ def register_blueprints() -> list[Blueprint]:
 
     Every URL of these blueprints answers 404 while the add-on is inactive. A
     blueprint's ``static_folder`` is how an add-on serves its CSS, JS and images.
+
+    Example: ``[Blueprint("feedback", __name__, url_prefix="/feedback", static_folder="static")]``.
     """
 
 
@@ -333,6 +342,8 @@ def template_folders() -> list[str | Path]:
 
     Use a sub-folder named after your add-on (``reviews/tab.html``) to avoid
     clashes; to override a core template, use its exact name.
+
+    Example: ``[Path(__file__).parent / "templates"]``.
     """
 
 
@@ -342,9 +353,12 @@ def migration_folders() -> list[str | Path]:
 
     The add-on's revisions form their own branch: the first one has
     ``down_revision = None``, ``branch_labels = ("<addon name>",)`` and
-    ``depends_on = "core"`` (so that core tables exist first). ``coachdesk db
-    upgrade`` applies every branch; activation applies the add-on's. Models
-    subclass ``core.db.Base`` so that the schema check sees them.
+    ``depends_on = None``; the host always brings the core to its head first, so
+    core tables exist. ``coachdesk db upgrade`` applies every branch; activation
+    applies the add-on's; ``coachdesk db revision --addon NAME`` writes a new one.
+    Models subclass ``core.api.Base`` so that the schema check sees them.
+
+    Example: ``[Path(__file__).parent / "migrations"]``.
     """
 
 
@@ -353,7 +367,9 @@ def register_cli_commands(cli: click.Group) -> None:
     """*Installed.* Add click commands or groups to the ``coachdesk`` command line.
 
     Run inside an app context; a command should refuse to act while the add-on is
-    inactive (``core.plugins.is_active``).
+    inactive (``core.api.is_active``).
+
+    Example: ``cli.add_command(feedback_group)`` (a ``click.Group`` of your commands).
     """
 
 
@@ -383,12 +399,18 @@ def page_assets(user: User | None) -> list[Asset]:
 
 @hookspec
 def menu_items(user: User) -> list[MenuItem]:
-    """Navigation entries for a signed-in user. Check ``user.role`` to target a role."""
+    """Navigation entries for a signed-in user. Check ``user.role`` to target a role.
+
+    Example: ``[MenuItem("feedback", _("Feedback"), url_for("feedback.index"))]``.
+    """
 
 
 @hookspec
 def client_area_tabs(client: User) -> list[Tab]:
-    """Tabs of the client area; each is served at ``/<client area slug>/<tab key>``."""
+    """Tabs of the client area; each is served at ``/<client area slug>/<tab key>``.
+
+    Example: ``[Tab("notes", _("My notes"), lambda: render_notes(client))]``.
+    """
 
 
 @hookspec
@@ -396,12 +418,17 @@ def client_profile_tabs(client: User, viewer: User) -> list[Tab]:
     """Tabs of a client's profile as seen by staff (``/customer/<id>/<tab key>``).
 
     ``viewer`` (coach or admin) has already been checked to reach ``client``.
+
+    Example: ``[Tab("measures", _("Measures"), lambda: render_measures(client))]``.
     """
 
 
 @hookspec
 def settings_sections(user: User) -> list[Tab]:
-    """Tabs of the admin Settings page (``/admin/settings/<key>``); admins only."""
+    """Tabs of the admin Settings page (``/admin/settings/<key>``); admins only.
+
+    Example: ``[Tab("feedback", "Feedback", render_settings)]`` (it saves on POST).
+    """
 
 
 @hookspec
@@ -416,7 +443,10 @@ def session_editor_sections(session: CoachingSession | None, viewer: User) -> li
 
 @hookspec
 def capabilities() -> list[Capability]:
-    """Permissions this add-on introduces (shown in Settings → Permissions)."""
+    """Permissions this add-on introduces (shown in Settings → Permissions).
+
+    Example: ``[Capability("feedback.export", _("Export feedback"), coach_default=True)]``.
+    """
 
 
 @hookspec
@@ -424,12 +454,17 @@ def client_statistics_cards(client: User) -> list[StatCard]:
     """Figures shown above the client-area tabs.
 
     The site owner picks which keys show in Settings → General; new keys show by default.
+
+    Example: ``[StatCard("notes", _("Notes"), str(count_notes(client)))]``.
     """
 
 
 @hookspec
 def coach_statistics_cards(viewer: User) -> list[StatCard]:
-    """Figures on the coach home Statistics tab. ``viewer`` is a coach or an admin."""
+    """Figures on the coach home Statistics tab. ``viewer`` is a coach or an admin.
+
+    Example: ``[StatCard("ratings", _("Average rating"), "4.6", hint=_("30 days"))]``.
+    """
 
 
 # --------------------------------------------------------------------------
@@ -439,22 +474,34 @@ def coach_statistics_cards(viewer: User) -> list[StatCard]:
 
 @hookspec
 def session_created(session: CoachingSession, actor: User) -> None:
-    """A session was just booked (flushed, not yet committed). ``actor`` booked it."""
+    """A session was just booked (flushed, not yet committed). ``actor`` booked it.
+
+    Example: ``db.add(FeedbackRequest(session_id=session.id))`` (committed with the booking).
+    """
 
 
 @hookspec
 def session_cancelled(session: CoachingSession, actor: User) -> None:
-    """A session was just cancelled by ``actor`` (its client, its coach or an admin)."""
+    """A session was just cancelled by ``actor`` (its client, its coach or an admin).
+
+    Example: ``db.execute(delete(Reminder).where(Reminder.session_id == session.id))``.
+    """
 
 
 @hookspec
 def session_paid(session: CoachingSession, payment_id: int) -> None:
-    """A payment was just recorded and the session marked paid (manually or online)."""
+    """A payment was just recorded and the session marked paid (manually or online).
+
+    Example: ``db.add(LoyaltyPoint(client_id=session.client_id, payment_id=payment_id))``.
+    """
 
 
 @hookspec
 def payment_refunded(session: CoachingSession, payment_id: int, refund_id: int) -> None:
-    """A refund (full or partial) of one payment was just recorded (manually or online)."""
+    """A refund (full or partial) of one payment was just recorded (manually or online).
+
+    Example: ``db.execute(delete(LoyaltyPoint).where(LoyaltyPoint.payment_id == payment_id))``.
+    """
 
 
 @hookspec
@@ -462,6 +509,8 @@ def payment_status_changed(session: CoachingSession, old: str, new: str) -> None
     """A session's payment status just changed (``pending``, ``paid``, ``refunded``…).
 
     Called after ``session_paid`` or ``payment_refunded`` for the same change.
+
+    Example: ``if new == "refunded": db.add(AccountingNote(session_id=session.id))``.
     """
 
 
@@ -472,7 +521,10 @@ def payment_status_changed(session: CoachingSession, old: str, new: str) -> None
 
 @hookspec
 def payment_providers() -> list[type[PaymentProvider]]:
-    """Payment-provider classes this add-on brings (see :class:`PaymentProvider`)."""
+    """Payment-provider classes this add-on brings (see :class:`PaymentProvider`).
+
+    Example: ``[BankTransferProvider]`` (a :class:`PaymentProvider` subclass).
+    """
 
 
 @hookspec
@@ -480,6 +532,8 @@ def session_payment_buttons(session: CoachingSession, client: User) -> list[Mark
     """Extra HTML buttons beside an unpaid session in the client area.
 
     Buttons of ready payment providers are added by the host already.
+
+    Example: ``[Markup('<a class="button" href="{}">Pay by transfer</a>').format(url)]``.
     """
 
 
@@ -490,7 +544,10 @@ def session_payment_buttons(session: CoachingSession, client: User) -> list[Mark
 
 @hookspec
 def email_types() -> list[EmailType]:
-    """Kinds of email this add-on sends (they get settings and templates like the core's)."""
+    """Kinds of email this add-on sends (they get settings and templates like the core's).
+
+    Example: ``[EmailType("feedback", _("Feedback"), "client", _("How was {session_title}?"))]``.
+    """
 
 
 @hookspec
@@ -500,6 +557,8 @@ def before_email_queued(email: OutgoingEmail) -> None:
     Runs inside the transaction of the change that caused the email. Call
     ``email.veto("why")`` to stop it; change its fields or call
     ``email.add_attachment(...)`` / ``email.append_line(...)`` to add to it.
+
+    Example: ``if email.email_type == "reminder": email.append_line(_("Bring water."))``.
     """
 
 
@@ -509,11 +568,14 @@ def email_context(email_type: str, recipient: User, context: dict[str, Any]) -> 
 
     Return a dict merged into ``context``. Every core email prints the list
     ``extra_paragraphs`` (each an ``EmailParagraph``) in its body, so an add-on can
-    add, for example, a "Pay online" link to a reminder: return
-    ``{"extra_paragraphs": [*context.get("extra_paragraphs", []), EmailParagraph(...)]}``.
+    add a "Pay online" link to a reminder.
+    Example: ``{"extra_paragraphs": [*context.get("extra_paragraphs", []), EmailParagraph(...)]}``.
     """
 
 
 @hookspec
 def email_queued(email: OutgoingEmail) -> None:
-    """Observe an email just written to the outbox (not called for vetoed ones)."""
+    """Observe an email just written to the outbox (not called for vetoed ones).
+
+    Example: ``log.info("queued %s to %s", email.email_type, email.to_address)``.
+    """

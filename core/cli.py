@@ -7,6 +7,7 @@ wrong arguments) ends with one line on stderr and a non-zero exit code.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -153,7 +154,7 @@ def init_command(
 
 @cli.group("db")
 def db_group() -> None:
-    """Apply or inspect database migrations (core and add-ons)."""
+    """Apply, inspect or write database migrations (core and add-ons)."""
 
 
 @db_group.command("upgrade")
@@ -206,6 +207,27 @@ def db_current() -> None:
         click.echo("up to date")
     else:
         click.echo("behind: latest is " + ", ".join(sorted(heads(_app()))))
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+@click.option("--addon", metavar="NAME", help="In add-on NAME's branch (default: the core's).")
+@click.option("--autogenerate", is_flag=True, help="Fill it with what the models changed.")
+@with_appcontext
+def db_revision(message: str, addon: str | None, autogenerate: bool) -> None:
+    """Create a new migration file at the head of the core's or an add-on's branch."""
+    from core.migrations.runner import MigrationError, new_revision
+    from core.plugins import get_host
+
+    if addon is not None and addon not in get_host().addons:
+        raise click.ClickException(f"no add-on named {addon!r} is installed")
+    if autogenerate:
+        _ensure_reachable()
+    try:
+        path = new_revision(_app(), message, addon=addon, autogenerate=autogenerate)
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {path}")
 
 
 # -- users -------------------------------------------------------------------
@@ -283,7 +305,7 @@ def demo_command(force: bool) -> None:
 
 @cli.group("addons")
 def addons_group() -> None:
-    """List, activate and deactivate add-ons."""
+    """List, activate, deactivate, check and create add-ons."""
 
 
 @addons_group.command("list")
@@ -352,6 +374,58 @@ def addons_purge(name: str, yes: bool) -> None:
     except AddonError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{name}: data removed ({', '.join(tables) or 'no recorded tables'}).")
+
+
+@addons_group.command("new")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    help="Folder to create coachdesk-NAME in (default: the current one).",
+)
+def addons_new(name: str, directory: Path) -> None:
+    """Write coachdesk-NAME/, a ready-to-install add-on with tests, to start from."""
+    from importlib.metadata import entry_points
+
+    from core.plugins.host import ENTRY_POINT_GROUP
+    from core.plugins.scaffold import ScaffoldError, scaffold
+
+    installed = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    try:
+        project = scaffold(name, directory, installed)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {project}. Next:")
+    click.echo(f"  pip install -e {project}   then restart Coachdesk")
+    click.echo(f"  coachdesk addons activate {name}")
+    click.echo(f"  python -m pytest {project / 'tests'}")
+
+
+@addons_group.command("doctor")
+@with_appcontext
+def addons_doctor() -> None:
+    """Check every add-on: load, contract, requirements, hooks, migrations, errors.
+
+    Exits with 1 when an add-on has a problem, 0 otherwise.
+    """
+    from core.plugins import get_host
+    from core.plugins.doctor import examine
+
+    _ensure_reachable()
+    reports = examine(_app(), get_host())
+    if not reports:
+        click.echo("No add-on installed.")
+    for report in reports:
+        click.echo("\n".join(report.lines))
+    problems = [p for r in reports for p in r.problems]
+    if problems:
+        click.echo(f"\n{len(problems)} problem(s):", err=True)
+        for problem in problems:
+            click.echo(f"- {problem}", err=True)
+        sys.exit(1)
+    click.echo("\nNo problem found.")
 
 
 # -- themes ------------------------------------------------------------------

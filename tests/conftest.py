@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -38,17 +36,13 @@ from core.accounts.passwords import use_parameters  # noqa: E402
 from core.db import Base, db, get_database  # noqa: E402
 from core.migrations.runner import upgrade  # noqa: E402
 from core.models import import_all_models  # noqa: E402
+from core.testing.plugin import Outbox as Mailbox  # noqa: E402
+from core.testing.plugin import free_port  # noqa: E402
 
 PASSWORD = "correct horse battery"
 # Still argon2id, at a cost fit for thousands of sign-ins per run (production keeps the default).
 use_parameters(time_cost=1, memory_cost=1024, parallelism=1)
 DEFAULT_DB = "sqlite:///{tmp}/test.sqlite3"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def database_url_for(tmp: Path) -> str:
@@ -65,28 +59,6 @@ def drop_everything(app: Flask) -> None:
 
 
 # -- SMTP ---------------------------------------------------------------------
-
-
-class Mailbox:
-    """Messages received by the local SMTP server, parsed."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-        with self.lock:
-            self.messages.append(message)  # type: ignore[arg-type]
-        return "250 OK"
-
-    def clear(self) -> None:
-        with self.lock:
-            self.messages.clear()
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
 
 
 @pytest.fixture(scope="session")

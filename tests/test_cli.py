@@ -20,8 +20,8 @@ def test_help_lists_every_command(instance: Path) -> None:
     for command in ("run", "init", "db", "users", "demo", "addons", "themes"):
         assert f"  {command} " in result.stdout
     for group, subs in {
-        "db": ["upgrade", "downgrade", "current"],
-        "addons": ["list", "activate", "deactivate"],
+        "db": ["upgrade", "downgrade", "current", "revision"],
+        "addons": ["list", "activate", "deactivate", "new", "doctor"],
         "themes": ["list", "activate"],
         "users": ["create"],
     }.items():

@@ -196,11 +196,13 @@ def applied(app: Flask) -> set[str]:
     """Every revision in effect: the stored heads and all they descend from or depend on.
 
     (Alembic stores only the tips: an add-on branch that depends on the core
-    stands for the core revision too.)
+    stands for the core revision too.) Rows of an uninstalled add-on, which no script
+    explains, are left out.
     """
     script = ScriptDirectory.from_config(alembic_config(app))
+    known = {rev.revision for rev in script.walk_revisions()}
     seen: set[str] = set()
-    todo = list(current(app))
+    todo = [rev for rev in current(app) if rev in known]
     while todo:
         revision = script.get_revision(todo.pop())
         if revision is None or revision.revision in seen:
@@ -237,3 +239,52 @@ def is_up_to_date(app: Flask, addons: Iterable[str] | None = None) -> bool:
                 return at_head(set(get_host(app).active_names()))
         addons = get_host(app).active_names()
     return at_head(set(addons))
+
+
+def branch_heads(app: Flask, label: str) -> list[str]:
+    """The head revisions of branch ``label`` (``core`` or an add-on's name)."""
+    script = ScriptDirectory.from_config(alembic_config(app))
+    return [rev.revision for rev in script.get_revisions(f"{label}@head") if rev is not None]
+
+
+def new_revision(
+    app: Flask, message: str, *, addon: str | None = None, autogenerate: bool = False
+) -> Path:
+    """Write a new revision file at the head of the core's branch or of add-on ``addon``'s.
+
+    An add-on's first revision starts its branch (``down_revision = None``, its name as
+    branch label) in its first migration folder. Revision ids count up per branch
+    (``0003``, ``feedback_0002``) so that files sort in order. With ``autogenerate``
+    the file holds what the models differ from the database by (compare it to the
+    upgraded database: every model of the process counts, so review it).
+    """
+    from core.plugins import get_host
+
+    label = addon or "core"
+    script = ScriptDirectory.from_config(alembic_config(app))
+    existing = [r for r in script.walk_revisions() if label in r.branch_labels]
+    if addon is None:
+        folder, rev_id = MIGRATIONS_DIR / "versions", f"{len(existing) + 1:04d}"
+    else:
+        folders = get_host(app).migration_folders(addon)
+        if not folders:
+            raise MigrationError(f"add-on {addon} has no migration folder (migration_folders)")
+        folder, rev_id = Path(folders[0]), f"{addon}_{len(existing) + 1:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+    where = {"version_path": str(folder)}
+    if existing:
+        where["head"] = f"{label}@head"
+    else:
+        where.update(head="base", branch_label=label)
+
+    written: list[Path] = []
+
+    def write(cfg: Config) -> None:
+        revision = command.revision(cfg, message, autogenerate=autogenerate, rev_id=rev_id, **where)
+        written.append(Path(revision.path))  # type: ignore[union-attr]
+
+    if autogenerate:
+        _run(app, write)
+    else:
+        write(alembic_config(app))
+    return written[0]

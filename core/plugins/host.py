@@ -249,7 +249,8 @@ class PluginHost:
 
     def missing(self) -> list[AddonState]:
         """Add-ons the database knows (active, or with data) that are no longer installed."""
-        return [s for n, s in sorted(self.stored_states().items()) if n not in self.addons]
+        query = select(AddonState).where(AddonState.name.not_in(list(self.addons)))
+        return list(db.scalars(query.order_by(AddonState.name)))
 
     def forget_state(self) -> None:
         """Drop this app context's cached state (after activating or deactivating)."""

@@ -1,0 +1,1 @@
+"""Helpers for testing add-ons; the pytest fixtures are in :mod:`core.testing.plugin`."""
