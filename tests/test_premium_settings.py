@@ -251,7 +251,7 @@ def test_valid_license_and_keys_make_premium_ready(
 
     response = save_stripe(app, admin, test_publishable_key=PK, test_webhook_secret=WHSEC)
     assert "Stripe settings saved." in page_text(response)
-    assert "Ready to take payments (test mode)." in page_text(response)
+    assert "Ready to take payments (test mode)" in page_text(response)
     assert in_app(app, config.is_ready)
     assert in_app(app, config.problems) == []
     keys = in_app(app, config.stripe_keys)
@@ -574,3 +574,13 @@ def test_premium_settings_screenshots(  # type: ignore[no-untyped-def]
     page.wait_for_selector("text=Connected to Stripe in test mode.")
     assert SK not in page.content()
     screenshot(page, "premium-settings-ready")
+
+
+def test_the_tab_speaks_french(app: Flask, admin: FlaskClient, premium: StripeStandin) -> None:
+    admin.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    save_stripe(app, admin, test_secret_key=SK)
+    page = page_text(admin.get(URL))
+    assert "Clé de licence" in page and "Clés du mode production" in page
+    assert "Aucune clé de licence" in page
+    assert "Le secret de signature du webhook du mode test manque." in page
+    assert "Enregistré : •••• 9876. Laissez vide pour la conserver." in page

@@ -171,8 +171,9 @@ def stripe_form(formdata: Any = None) -> StripeForm:
     form = StripeForm(formdata=formdata, data=data)
     for mode in config.MODES:
         keys = config.stripe_keys(mode)
+        publishable, secret, restricted = (f"{kind}_{mode}_" for kind in ("pk", "sk", "rk"))
         form[f"{mode}_publishable_key"].description = _(
-            "Starts with %(prefix)s.", prefix=f"pk_{mode}_"
+            "Starts with %(prefix)s.", prefix=publishable
         )
         for name in SECRET_NAMES:
             field = form[f"{mode}_{name}"]
@@ -189,8 +190,8 @@ def stripe_form(formdata: Any = None) -> StripeForm:
             elif name == "secret_key":
                 field.description = _(
                     "Starts with %(prefix)s (or %(restricted)s for a restricted key).",
-                    prefix=f"sk_{mode}_",
-                    restricted=f"rk_{mode}_",
+                    prefix=secret,
+                    restricted=restricted,
                 )
             else:
                 field.description = _("From the webhook endpoint in Stripe (see Webhook below).")
@@ -247,7 +248,10 @@ def _check_connection() -> None:
     try:
         flash(stripe_api.check_connection(), "success")
     except stripe_api.StripeProblem as exc:
-        flash(_("Stripe refused the connection: %(message)s", message=exc.message), "error")
+        flash(
+            _("Connection to Stripe failed: %(message)s", message=exc.message),
+            "error",
+        )
 
 
 def render_settings() -> ResponseReturnValue:
