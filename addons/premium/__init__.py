@@ -10,3 +10,12 @@ from __future__ import annotations
 TITLE = "Premium"
 DESCRIPTION = "Online card payments with Stripe, refunds, payment emails."
 CONTRACT = ">=1.0,<2"
+
+from addons.premium.settings import (  # noqa: F401, E402  (hook implementations, found by pluggy)
+    addon_status,
+    capabilities,
+    content_security_policy,
+    register_cli_commands,
+    settings_sections,
+    template_folders,
+)
