@@ -71,10 +71,15 @@ def _ensure_reachable() -> None:
 
 
 def _require_schema() -> None:
+    from core.db import close_session
     from core.migrations.runner import is_up_to_date
 
     _ensure_reachable()
-    if not is_up_to_date(_app()):
+    up_to_date = is_up_to_date(_app())
+    # The check read which add-ons are active: end that read, or SQLite keeps the
+    # write lock for as long as the command runs (the worker: forever).
+    close_session()
+    if not up_to_date:
         raise click.ClickException(
             "the database schema is not up to date: run `coachdesk db upgrade` "
             "(or `coachdesk init` on a new database)"

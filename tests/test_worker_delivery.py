@@ -314,7 +314,9 @@ def test_worker_killed_between_claim_and_send_is_recovered(app: Flask, make_user
     process = _worker_process(app, f"smtp://127.0.0.1:{port}")
     try:
         _queue(app, make_user)
-        assert hanging.reached.wait(30), "the worker never started sending"
+        if not hanging.reached.wait(30):
+            process.kill()
+            pytest.fail(f"the worker never started sending:\n{process.communicate()[0]}")
         process.kill()  # SIGKILL: no cleanup, the claim stays in the database
         process.wait(10)
     finally:
