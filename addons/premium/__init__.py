@@ -10,3 +10,5 @@ from __future__ import annotations
 TITLE = "Premium"
 DESCRIPTION = "Online card payments with Stripe, refunds, payment emails."
 CONTRACT = ">=1.0,<2"
+
+from addons.premium.config import capabilities  # noqa: F401, E402 (TEMP stub)

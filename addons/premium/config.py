@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from addons.premium.license import LicenseCheck, check_license
+from hooks import Capability, hookimpl
 from core import api
 
 MODES = ("test", "live")
@@ -78,3 +79,9 @@ def checkout_origin() -> str:
         parts = urlsplit(base)
         return f"{parts.scheme}://{parts.netloc}"
     return "https://checkout.stripe.com"
+
+
+@hookimpl
+def capabilities() -> list[Capability]:
+    """TEMP: the settings branch declares this capability."""
+    return [Capability("premium_refunds", "Refund online payments", coach_default=False)]
