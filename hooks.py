@@ -73,7 +73,8 @@ if TYPE_CHECKING:
 
 PROJECT = "coachdesk"
 #: The version of this contract. Minor versions only add; a major version may break.
-CONTRACT_VERSION = "1.0"
+#: 1.1 added ``client_payment_actions``.
+CONTRACT_VERSION = "1.1"
 hookspec = pluggy.HookspecMarker(PROJECT)
 #: Decorate your hook implementations with this.
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -480,6 +481,15 @@ def session_payment_buttons(session: CoachingSession, client: User) -> list[Mark
     """Extra HTML buttons beside an unpaid session in the client area.
 
     Buttons of ready payment providers are added by the host already.
+    """
+
+
+@hookspec
+def client_payment_actions(client: User) -> list[Markup]:
+    """*Since 1.1.* Actions in the "Total due" card of the client's Payments tab.
+
+    For what concerns everything the client owes rather than one session, e.g. a
+    "Pay all" form. Return ``[]`` when there is nothing to offer.
     """
 
 
