@@ -9,6 +9,16 @@ from __future__ import annotations
 
 TITLE = "Premium"
 DESCRIPTION = "Online card payments with Stripe, refunds, payment emails."
-CONTRACT = ">=1.0,<2"
+CONTRACT = ">=1.1,<2"  # uses client_payment_actions
 
+from addons.premium.blueprint import (  # noqa: F401, E402
+    migration_folders,
+    page_assets,
+    register_blueprints,
+    template_folders,
+)
+from addons.premium.checkout import client_payment_actions, payment_providers  # noqa: F401, E402
 from addons.premium.config import capabilities  # noqa: F401, E402 (TEMP stub)
+from addons.premium.emails import email_context, email_types  # noqa: F401, E402
+from addons.premium.refunds import client_profile_tabs, session_editor_sections  # noqa: F401, E402
+from addons.premium.webhooks import stripe_webhook  # noqa: F401, E402 (the webhook route)

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from addons.premium.license import LicenseCheck, check_license
-from hooks import Capability, hookimpl
 from core import api
+from hooks import Capability, hookimpl
 
 MODES = ("test", "live")
 
