@@ -60,7 +60,8 @@ def can_pay_online(session: api.CoachingSession, client: api.User) -> bool:
 
 class StripeProvider(PaymentProvider):
     key = PROVIDER
-    label = "Card (Stripe)"
+    #: Receipts print "<method> (<label>)": "Card (Stripe)".
+    label = "Stripe"
 
     def is_ready(self) -> bool:
         return config.is_ready()
