@@ -121,7 +121,7 @@ def test_payment_for_a_cancelled_session_is_recorded_and_flagged(
 def test_refund_event_before_the_payment_is_retried_later(
     app: Flask, scene: Scene, premium: Premium
 ) -> None:
-    cs_id, completed = paid_quietly(app, scene, premium)
+    _cs_id, completed = paid_quietly(app, scene, premium)
     intent = completed["data"]["object"]["payment_intent"]
     premium.standin.webhook_url = None
     premium.standin.client(fixtures.SECRET_KEY).v1.refunds.create(
