@@ -18,7 +18,7 @@ from addons.premium.blueprint import (  # noqa: F401, E402
     template_folders,
 )
 from addons.premium.checkout import client_payment_actions, payment_providers  # noqa: F401, E402
-from addons.premium.config import capabilities  # noqa: F401, E402 (TEMP stub)
+from addons.premium.config import capabilities, content_security_policy  # noqa: F401, E402 (TEMP stub)
 from addons.premium.emails import email_context, email_types  # noqa: F401, E402
 from addons.premium.refunds import client_profile_tabs, session_editor_sections  # noqa: F401, E402
 from addons.premium.webhooks import stripe_webhook  # noqa: F401, E402 (the webhook route)

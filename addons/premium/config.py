@@ -85,3 +85,9 @@ def checkout_origin() -> str:
 def capabilities() -> list[Capability]:
     """TEMP: the settings branch declares this capability."""
     return [Capability("premium_refunds", "Refund online payments", coach_default=False)]
+
+
+@hookimpl
+def content_security_policy() -> dict[str, list[str]]:
+    """TEMP: the settings branch declares this (the Pay form is redirected to Checkout)."""
+    return {"form-action": [checkout_origin()]}
