@@ -537,6 +537,17 @@ def session_payment_buttons(session: CoachingSession, client: User) -> list[Mark
     """
 
 
+@hookspec
+def client_payment_actions(client: User) -> list[Markup]:
+    """Actions in the "Total due" card of the client's Payments tab.
+
+    For what concerns everything the client owes rather than one session, e.g. a
+    "Pay all" form. Return ``[]`` when there is nothing to offer.
+
+    Example: ``[Markup(render_template("reviews/pay_all.html", client=client))]``.
+    """
+
+
 # --------------------------------------------------------------------------
 # Emails
 # --------------------------------------------------------------------------

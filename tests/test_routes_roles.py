@@ -59,9 +59,10 @@ def clients(app: Flask, make_user):  # type: ignore[no-untyped-def]
         client = app.test_client()
         assert login(app, client, make_user(role)).status_code == 302
         result[role] = client
-    # The test add-on's routes take part too.
+    # The test add-on's and the bundled add-ons' routes take part too (inactive, they are 404).
     with app.app_context():
         get_host(app).activate(app, "testaddon")
+        get_host(app).activate(app, "premium")
     return result
 
 

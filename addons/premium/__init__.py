@@ -11,11 +11,20 @@ TITLE = "Premium"
 DESCRIPTION = "Online card payments with Stripe, refunds, payment emails."
 CONTRACT = ">=1.0,<2"
 
-from addons.premium.settings import (  # noqa: F401, E402  (hook implementations, found by pluggy)
+from addons.premium.blueprint import (  # noqa: F401, E402
+    migration_folders,
+    page_assets,
+    register_blueprints,
+    template_folders,
+)
+from addons.premium.checkout import client_payment_actions, payment_providers  # noqa: F401, E402
+from addons.premium.emails import email_context, email_types  # noqa: F401, E402
+from addons.premium.refunds import client_profile_tabs, session_editor_sections  # noqa: F401, E402
+from addons.premium.settings import (  # noqa: F401, E402
     addon_status,
     capabilities,
     content_security_policy,
     register_cli_commands,
     settings_sections,
-    template_folders,
 )
+from addons.premium.webhooks import stripe_webhook  # noqa: F401, E402 (the webhook route)

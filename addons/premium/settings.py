@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -45,7 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TAB_KEY = "premium"
-TEMPLATES = Path(__file__).parent / "templates"
 REFUNDS_CAPABILITY = "premium_refunds"
 KEY_NAMES = ("publishable_key", "secret_key", "webhook_secret")
 SECRET_NAMES = config.SECRET_NAMES
@@ -301,11 +299,6 @@ def settings_sections(user: User) -> list[Tab]:
     if user.role != api.Role.ADMIN:
         return []
     return [Tab(TAB_KEY, _("Premium"), render_settings, order=50)]
-
-
-@hookimpl
-def template_folders() -> list[Path]:
-    return [TEMPLATES]
 
 
 @hookimpl

@@ -106,6 +106,7 @@ def payments_tab() -> str | Response:
         totals=amount_due(current_user.id),
         buttons=buttons,
         online=any(buttons.values()),
+        actions=[Markup(a) for a in collect("client_payment_actions", client=current_user) if a],  # noqa: S704 (add-ons return HTML)
         coaches=coaches_of(unpaid.items),
         now=utcnow(),
         refunded=recently_refunded(current_user.id),

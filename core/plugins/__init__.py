@@ -6,9 +6,10 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Response
 
 from core.db import close_session
@@ -106,6 +107,25 @@ def content_security_policy() -> str:
     return "; ".join(f"{k} {' '.join(v)}" for k, v in policy.items())
 
 
+def _blueprints_of_refused_method() -> list[str]:
+    """The blueprint of a URL that exists for other methods (a GET on a POST-only view).
+
+    Flask matched no rule, so ``request.blueprints`` is empty; without this, an inactive
+    add-on's webhook would answer 405 and so reveal that it is installed.
+    """
+    error = request.routing_exception
+    if not isinstance(error, MethodNotAllowed) or not error.valid_methods:
+        return []
+    adapter = current_app.create_url_adapter(request)
+    if adapter is None:
+        return []
+    try:
+        endpoint, _args = adapter.match(method=next(iter(error.valid_methods)))
+    except HTTPException:
+        return []
+    return [str(endpoint).rpartition(".")[0]] if "." in str(endpoint) else []
+
+
 def init_app(app: Flask, core_plugins: dict[str, Any]) -> PluginHost:
     """Build the host: core areas first, then installed add-ons and their blueprints."""
     host = PluginHost()
@@ -125,7 +145,7 @@ def init_app(app: Flask, core_plugins: dict[str, Any]) -> PluginHost:
     def _hide_inactive_addons() -> None:
         """An inactive add-on's URLs do not exist; an active one is migrated before it serves."""
         host.ensure_migrated(app)
-        for blueprint in request.blueprints:
+        for blueprint in request.blueprints or _blueprints_of_refused_method():
             owner = owners.get(blueprint)
             if owner is not None and not host.is_active(owner):
                 abort(404)
