@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -28,7 +30,27 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import text
 
 TESTS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TESTS / "addons" / "site"))  # the test add-on "installed" (dist-info)
+#: Where the test add-on is installed for this run (a real, non-editable pip install).
+SITE = TESTS / ".site"
+
+
+def pip_install(project: Path, site: Path) -> None:
+    """A normal (non-editable) install into ``site``, as a site owner's pip would do it."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         "--upgrade", "--target", str(site), str(project)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+
+
+def install_test_addon() -> None:
+    """Build and install tests/addons/testaddon afresh, then put it on the path."""
+    shutil.rmtree(SITE, ignore_errors=True)
+    pip_install(TESTS / "addons" / "testaddon", SITE)
+    sys.path.insert(0, str(SITE))
+
+
+install_test_addon()
 
 from core import create_app  # noqa: E402
 from core.accounts.models import Role, User  # noqa: E402

@@ -1,8 +1,9 @@
 """Add-on contract 1.0: every hook family through pluggy, failures contained, keys kept.
 
-The test add-on (tests/addons/site) imports ``hooks`` and ``core.api`` only and uses
-every hook family; the faulty ones (tests/addons/faulty) go wrong the ways a site owner
-meets. These run on whichever database the suite uses (SQLite, or PostgreSQL in CI).
+The test add-on (tests/addons/testaddon, pip-installed before the run) imports
+``hooks`` and ``core.api`` only and uses every hook family; the faulty ones
+(tests/addons/faulty) go wrong the ways a site owner meets. These run on whichever
+database the suite uses (SQLite, or PostgreSQL in CI).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from core.accounts.models import Role
 from core.db import db, get_database, utcnow
 from core.plugins import get_host
 from core.plugins.models import AddonState
-from tests.conftest import TESTS, login, post
+from tests.conftest import SITE, TESTS, login, post
 from tests.test_addons_host import toggle
 from tests.test_clientarea_pages import AREA, add_session
 from tests.test_config import run_cli
@@ -61,7 +62,7 @@ def last_error(app: Flask, name: str = "testaddon") -> str:
 
 
 def test_the_test_addon_imports_only_hooks_and_the_public_api() -> None:
-    for path in (TESTS / "addons" / "site" / "coachdesk_testaddon").rglob("*.py"):
+    for path in (TESTS / "addons" / "testaddon" / "coachdesk_testaddon").rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("core"):
@@ -430,9 +431,7 @@ def test_addons_list_and_activation_keep_working_beside_a_broken_addon(
 ) -> None:
     import os
 
-    site = os.pathsep.join(
-        [str(TESTS / "addons" / "site"), str(TESTS / "addons" / "faulty"), str(TESTS.parent)]
-    )
+    site = os.pathsep.join([str(SITE), str(TESTS / "addons" / "faulty"), str(TESTS.parent)])
     env = {"PYTHONPATH": site}
     upgraded = run_cli(tmp_path, "db", "upgrade", env=env)
     # The core and the other add-ons are migrated; the failing one is named, and left out.

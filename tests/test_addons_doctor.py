@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tests.conftest import SITE as INSTALLED
 from tests.conftest import TESTS
 from tests.test_config import run_cli
 
-SITE = str(TESTS / "addons" / "site")
+SITE = str(INSTALLED)
 BROKEN = str(TESTS / "addons" / "broken")
 
 

@@ -17,7 +17,7 @@ from core.accounts.models import Role
 from core.db import db, get_database
 from core.plugins import get_host
 from core.plugins.models import AddonState
-from tests.conftest import TESTS, login, post
+from tests.conftest import SITE, TESTS, login, post
 from tests.test_config import run_cli
 
 
@@ -237,7 +237,7 @@ def test_theme_overrides_addon_which_overrides_core(
 
 
 def test_cli_activates_and_runs_addon_commands(tmp_path: Path) -> None:
-    env = {"PYTHONPATH": os.pathsep.join([str(TESTS / "addons" / "site"), str(TESTS.parent)])}
+    env = {"PYTHONPATH": os.pathsep.join([str(SITE), str(TESTS.parent)])}
     assert run_cli(tmp_path, "db", "upgrade", env=env).returncode == 0
     listing = run_cli(tmp_path, "addons", "list", env=env).stdout
     assert "testaddon" in listing and "inactive" in listing

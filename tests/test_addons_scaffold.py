@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -18,17 +17,8 @@ from core.migrations import runner
 from core.migrations.runner import new_revision, upgrade
 from core.plugins import get_host
 from core.plugins.scaffold import ScaffoldError, scaffold
-from tests.conftest import login
+from tests.conftest import SITE, login, pip_install
 from tests.test_config import run_cli
-
-
-def pip_install(project: Path, site: Path) -> None:
-    """A normal (non-editable) install, as a site owner's pip would do it."""
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--target", str(site), str(project)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
 
 
 @pytest.fixture
@@ -110,7 +100,7 @@ def test_cli_new_refuses_an_installed_addon(tmp_path: Path) -> None:
     made = run_cli(tmp_path, "addons", "new", "journal", "--dir", str(tmp_path))
     assert made.returncode == 0, made.stderr
     assert (tmp_path / "coachdesk-journal" / "pyproject.toml").is_file()
-    env = {"PYTHONPATH": str(Path(__file__).parent / "addons" / "site")}
+    env = {"PYTHONPATH": str(SITE)}
     taken = run_cli(tmp_path, "addons", "new", "testaddon", "--dir", str(tmp_path), env=env)
     assert taken.returncode == 1 and "already installed" in taken.stderr
 

@@ -30,7 +30,7 @@ from core.worker import smtp
 from core.worker.cli import worker_command
 from core.worker.delivery import LEASE, backoff, claim, drain
 from core.worker.scheduler import build_scheduler
-from tests.conftest import Mailbox, free_port
+from tests.conftest import SITE, Mailbox, free_port
 from tests.helpers import set_options
 from tests.test_emails_support import outbox, smtp_url, work
 
@@ -260,7 +260,7 @@ def _worker_process(app: Flask, smtp: str) -> subprocess.Popen[str]:
         "COACHDESK_BASE_URL": app.config["BASE_URL"],
         "COACHDESK_INSTANCE_PATH": app.instance_path,
         # The test add-on is "installed" for the test process only (its migration is applied).
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent / "addons" / "site"), *sys.path]),
+        "PYTHONPATH": os.pathsep.join([str(SITE), *sys.path]),
     }
     return subprocess.Popen(
         [str(Path(sys.executable).with_name("coachdesk")), "worker", "--outbox-every", "1"],
