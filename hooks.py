@@ -256,8 +256,15 @@ class PaymentProvider(abc.ABC):
     def payment_button(self, session: CoachingSession, client: User) -> Markup | None:
         """HTML for the Pay button of one unpaid session, or None if it cannot be paid."""
 
-    def refund(self, payment_id: int, amount: int | None = None) -> None:
-        """Refund a payment made through this provider (default: not supported)."""
+    def refund(self, payment_id: int, amount: int, actor_id: int | None) -> None:
+        """Give back ``amount`` (minor units) of a payment made through this provider.
+
+        Called by the core when staff refund from a client's Finances tab (the core has
+        checked who may, and that ``amount`` is no more than what is left). Make the
+        refund at the provider, then record it with ``core.api.record_refund`` (the
+        caller commits). Raise ``core.api.PaymentError`` with a message for the user when
+        the provider refuses. The default says the provider cannot refund.
+        """
         raise NotImplementedError(f"{self.key} cannot refund")
 
 

@@ -60,6 +60,7 @@ def _blueprints() -> list[Any]:
     from core.clientarea.views import bp as clientarea_bp
     from core.coach.views import bp as coach_bp
     from core.emails.views import bp as emails_bp
+    from core.payments import refunds as _refunds  # noqa: F401 (its route joins payments_bp)
     from core.payments.views import bp as payments_bp
     from core.sessions.views import bp as sessions_bp
 

@@ -26,13 +26,14 @@ stripe_standin_server = fixtures.stripe_standin_server
 
 
 def grant_refunds(app: Flask, granted: bool = True) -> None:
-    """Decide the coaches' ``premium_refunds`` capability, as Settings → Permissions does."""
+    """Decide the coaches' ``refund_payments`` capability, as Settings → Permissions does."""
     from core.accounts.permissions import CORE_COACH_DEFAULTS
 
+    others = [c for c in CORE_COACH_DEFAULTS if c != "refund_payments"]
     set_options(
         app,
-        permissions__coach=[*CORE_COACH_DEFAULTS, *(["premium_refunds"] if granted else [])],
-        permissions__decided=[*CORE_COACH_DEFAULTS, "premium_refunds"],
+        permissions__coach=[*others, *(["refund_payments"] if granted else [])],
+        permissions__decided=list(CORE_COACH_DEFAULTS),
     )
 
 
@@ -162,3 +163,29 @@ def receipt_pdf(app: Flask, scene: Scene, session_id: int) -> str:
     response = scene.web.get(f"/receipts/{session_id}.pdf")
     assert response.status_code == 200, response.status_code
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+
+
+def test_the_finances_tab_refunds_online_through_the_provider(
+    app: Flask, scene: Scene, premium: Premium, paid: Payment
+) -> None:
+    coach = signed_in(app, scene.coach)
+    finances = f"/customer/{scene.client.id}/finances"
+    page = coach.get(finances).get_data(as_text=True)
+    assert f'action="/payments/{paid.id}/refund"' in page and "Paid online (stripe)" in page
+    data = {"amount": "15", "confirm": "yes", "next": finances}
+    response = post(app, coach, f"/payments/{paid.id}/refund", data, follow_redirects=True)
+    assert "€15.00 refunded." in response.get_data(as_text=True)
+    (sent,) = refund_requests(premium.standin)
+    assert (
+        sent.params["amount"] == "1500" and sent.params["payment_intent"] == paid.provider_reference
+    )
+    premium.standin.wait_for_deliveries()  # the charge.refunded webhook finds it recorded
+    assert count(app, Refund, Refund.payment_id == paid.id) == 1
+    with app.app_context():
+        assert api_refundable(paid.id) == 3000
+
+
+def api_refundable(payment_id: int) -> int:
+    from core import api
+
+    return api.refundable_amount(db.get(Payment, payment_id))

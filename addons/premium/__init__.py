@@ -22,7 +22,6 @@ from addons.premium.emails import email_context, email_types  # noqa: F401, E402
 from addons.premium.refunds import client_profile_tabs, session_editor_sections  # noqa: F401, E402
 from addons.premium.settings import (  # noqa: F401, E402
     addon_status,
-    capabilities,
     content_security_policy,
     register_cli_commands,
     settings_sections,

@@ -8,10 +8,8 @@ follows finds it already recorded (idempotent by that id).
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel.numbers import get_currency_precision
 from flask import abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -24,17 +22,12 @@ from addons.premium.i18n import _, render_template
 from core import api
 from hooks import Tab, hookimpl
 
-CAPABILITY = "premium_refunds"
+CAPABILITY = "refund_payments"  # the core's: one permission for every refund
 
 
 def can_refund(viewer: api.User) -> bool:
-    """Administrators, and coaches granted ``premium_refunds`` (for their own sessions)."""
-    if viewer.role == api.Role.ADMIN:
-        return True
-    try:
-        return api.has_capability(viewer, CAPABILITY)
-    except KeyError:  # the capability is not declared (yet): coaches cannot
-        return False
+    """Administrators, and coaches with the core's ``refund_payments`` capability."""
+    return api.has_capability(viewer, CAPABILITY)
 
 
 def stripe_payments(*where: Any) -> list[tuple[api.Payment, api.CoachingSession, int]]:
@@ -53,36 +46,12 @@ def stripe_payments(*where: Any) -> list[tuple[api.Payment, api.CoachingSession,
     return [(payment, session, int(done)) for payment, session, done in rows]
 
 
-def to_major(amount: int, currency: str) -> str:
-    """4500, EUR → "45.00" (the value of an amount field)."""
-    digits = get_currency_precision(currency)
-    return f"{Decimal(amount).scaleb(-digits):.{digits}f}"
-
-
-def to_minor(text: str, currency: str) -> int | None:
-    """ "45", "45.5", "45,50" → minor units; None when it is not an amount."""
-    digits = get_currency_precision(currency)
-    try:
-        value = Decimal(
-            (text or "").strip().replace(",", ".").replace("\u00a0", "").replace(" ", "")
-        )
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or value <= 0:
-        return None
-    minor = value.scaleb(digits)
-    if minor != minor.to_integral_value():
-        return None
-    return int(minor)
-
-
 def _render_payments(rows: list[tuple[api.Payment, api.CoachingSession, int]], back: str) -> str:
     return render_template(
         "premium/payments_section.html",
         rows=rows,
         can_refund=can_refund(current_user),
         back=back,
-        to_major=to_major,
     )
 
 
@@ -135,12 +104,12 @@ def refund(payment_id: int) -> ResponseReturnValue:
         request.form.get("next"), url_for("coach.edit_session", session_id=session.id)
     )
     left = api.refundable_amount(payment)
-    amount = to_minor(request.form.get("amount", ""), payment.currency)
+    amount = api.parse_amount(request.form.get("amount"), payment.currency)
     if amount is None:
         flash(
             _(
                 "Enter the amount to refund, for example %(example)s.",
-                example=to_major(left, payment.currency),
+                example=api.format_money(left, payment.currency),
             ),
             "error",
         )
@@ -160,11 +129,35 @@ def refund(payment_id: int) -> ResponseReturnValue:
             payment=payment,
             session=session,
             amount=amount,
-            amount_field=to_major(amount, payment.currency),
+            amount_field=api.amount_field(amount, payment.currency),
             left=left,
             back=back,
         )
-    refunded_so_far = payment.amount - left
+    try:
+        amount = refund_through_stripe(payment, amount, current_user.id)
+        api.db.commit()
+    except api.PaymentError as exc:
+        api.db.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    flash(
+        _(
+            "%(amount)s refunded through Stripe.",
+            amount=api.format_money(amount, payment.currency),
+        ),
+        "success",
+    )
+    return redirect(back)
+
+
+def refund_through_stripe(payment: api.Payment, amount: int, actor_id: int | None) -> int:
+    """Refund ``amount`` of a Stripe payment at Stripe, then record it; return what Stripe gave.
+
+    Recorded at once with Stripe's refund id, so that the ``charge.refunded`` webhook that
+    follows finds it (idempotent by that id). Raises ``api.PaymentError`` with Stripe's
+    message when Stripe refuses. The caller commits.
+    """
+    refunded_so_far = payment.amount - api.refundable_amount(payment)
     try:
         done = stripe_api.create_refund(
             payment_intent=payment.provider_reference or "",
@@ -172,33 +165,19 @@ def refund(payment_id: int) -> ResponseReturnValue:
             idempotency_key=f"refund-{payment.id}-{refunded_so_far}-{amount}",
             metadata={
                 "coachdesk_payment_id": str(payment.id),
-                "coachdesk_session_id": str(session.id),
-                "coachdesk_user_id": str(current_user.id),
+                "coachdesk_session_id": str(payment.session_id),
+                "coachdesk_user_id": str(actor_id or ""),
             },
         )
     except stripe_api.StripeProblem as exc:
-        api.db.rollback()
-        flash(exc.message, "error")
-        return redirect(back)
-    try:
-        api.record_refund(
-            payment,
-            amount=int(done["amount"]),
-            provider=PROVIDER,
-            provider_reference=done["id"],
-            actor_id=current_user.id,
-        )
-        api.db.commit()
-    except api.PaymentError as exc:
-        # Stripe refunded; Coachdesk could not record it (a manual refund meanwhile?).
-        api.db.rollback()
-        flash(str(exc), "error")
-        return redirect(back)
-    flash(
-        _(
-            "%(amount)s refunded through Stripe.",
-            amount=api.format_money(int(done["amount"]), payment.currency),
-        ),
-        "success",
+        raise api.PaymentError(exc.message) from exc
+    # Stripe refunded; a PaymentError here means Coachdesk could not record it
+    # (a refund by hand meanwhile?): the caller shows it, the webhook will retry.
+    api.record_refund(
+        payment,
+        amount=int(done["amount"]),
+        provider=PROVIDER,
+        provider_reference=done["id"],
+        actor_id=actor_id,
     )
-    return redirect(back)
+    return int(done["amount"])

@@ -36,7 +36,7 @@ from addons.premium import config, stripe_api
 from addons.premium.i18n import _, _l, render_template
 from addons.premium.license import MAX_KEY_CHARS, license_cli
 from core import api
-from hooks import AddonStatus, Capability, Tab, hookimpl
+from hooks import AddonStatus, Tab, hookimpl
 
 if TYPE_CHECKING:
     from core.api import User
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TAB_KEY = "premium"
-REFUNDS_CAPABILITY = "premium_refunds"
 KEY_NAMES = ("publishable_key", "secret_key", "webhook_secret")
 SECRET_NAMES = config.SECRET_NAMES
 MAX_STRIPE_KEY = 255
@@ -316,11 +315,6 @@ def content_security_policy() -> dict[str, list[str]]:
     if not config.is_ready():
         return {}
     return {"form-action": [config.checkout_origin()]}
-
-
-@hookimpl
-def capabilities() -> list[Capability]:
-    return [Capability(REFUNDS_CAPABILITY, _l("Refund online payments"), coach_default=True)]
 
 
 @hookimpl

@@ -21,6 +21,7 @@ CAPABILITIES: dict[str, object] = {
     "delete_clients": _l("Delete (deactivate) clients"),
     "view_sessions": _l("View sessions"),
     "edit_sessions": _l("Create and edit sessions"),
+    "refund_payments": _l("Refund payments (by hand or through a payment add-on)"),
 }
 CORE_COACH_DEFAULTS = (
     "view_clients",
@@ -28,6 +29,7 @@ CORE_COACH_DEFAULTS = (
     "edit_clients",
     "view_sessions",
     "edit_sessions",
+    "refund_payments",
 )
 define("permissions.coach", list(CORE_COACH_DEFAULTS))
 #: Every capability the site owner has saved a choice for (the rest use their default).

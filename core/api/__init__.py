@@ -18,7 +18,11 @@ Groups:
   else.
 * **Money** — ``ensure_payable``, ``record_online_payment``, ``record_refund``,
   ``refundable_amount``, ``issue_receipt``; errors are ``PaymentError`` with a message
-  for the user. Amounts are integers in the currency's minor unit.
+  for the user. Amounts are integers in the currency's minor unit; ``parse_amount``
+  reads one a person typed ("45,50"), ``amount_field`` writes one into a form field.
+  Staff refund any payment from the client's Finances tab: the core calls the
+  payment's ``PaymentProvider.refund`` for an online one (capability
+  ``refund_payments``).
 * **Emails** — ``queue_email`` writes an email of a registered type (``email_types``
   hook) to the outbox in the current transaction.
 * **Site options** — ``define_option`` (at import time, keys prefixed with the add-on's
@@ -51,6 +55,7 @@ from core.accounts.permissions import has_capability, require_capability
 from core.db import Base, db, utcnow
 from core.emails.outbox import queue_email
 from core.extensions import csrf
+from core.i18n import amount_field, parse_amount
 from core.i18n import money as format_money
 from core.payments.models import Payment, Refund
 from core.payments.receipts import issue_receipt
@@ -79,6 +84,7 @@ __all__ = [
     "SessionStatus",
     "User",
     "admin_required",
+    "amount_field",
     "client_required",
     "csrf_exempt",
     "db",
@@ -93,6 +99,7 @@ __all__ = [
     "is_active",
     "issue_receipt",
     "local_datetime",
+    "parse_amount",
     "public",
     "queue_email",
     "record_online_payment",

@@ -29,7 +29,7 @@ from core.coach.home import open_session_redirect
 from core.coach.queries import coach_scope, page_arg, paginate, sessions_query
 from core.db import db, utcnow
 from core.i18n import money
-from core.payments.queries import money_totals, refunds_by_session
+from core.payments.queries import money_totals, refundable_payments, refunds_by_session
 from core.plugins import render_tab, tabs_from
 from core.sessions.models import (
     CLOSED_STATUSES,
@@ -332,6 +332,8 @@ def finances_tab(client: User) -> str:
         client=client,
         totals=totals,
         refunds=refunds_by_session(s.id for s in page.items),
+        payments=refundable_payments(s.id for s in page.items),
+        can_refund=has_capability(current_user, "refund_payments"),
         slices=donut(totals.counts),
         payment=payment,
         page=page,

@@ -6,7 +6,7 @@ else the site's. Money is integer minor units plus an ISO currency code.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -55,6 +55,28 @@ def to_minor(amount: Decimal, currency: str) -> int:
     return int((amount * (10 ** get_currency_precision(currency))).to_integral_value())
 
 
+def parse_amount(text: str | None, currency: str) -> int | None:
+    """A positive amount typed by a person ("45", "45.5", "45,50") in minor units.
+
+    None when it is not one: empty, not a number, not finite, zero or negative, or
+    finer than the currency's smallest unit.
+    """
+    cleaned = (text or "").strip().replace(",", ".").replace("\u00a0", "").replace(" ", "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value <= 0 or value.adjusted() > 15:
+        return None
+    minor = value.scaleb(get_currency_precision(currency))
+    return int(minor) if minor == minor.to_integral_value() else None
+
+
+def amount_field(amount: int, currency: str) -> str:
+    """Minor units as a form field's value: 4550, EUR → "45.50" (what parse_amount reads)."""
+    return f"{from_minor(amount, currency):.{get_currency_precision(currency)}f}"
+
+
 def from_minor(amount: int, currency: str) -> Decimal:
     return Decimal(amount) / (10 ** get_currency_precision(currency))
 
@@ -72,6 +94,7 @@ def init_app(app: Flask) -> None:
         date=lambda dt, fmt="medium": format_date(dt, fmt) if dt else "",
         time=lambda dt, fmt="short": format_time(dt, fmt) if dt else "",
         money=money,
+        amount_field=amount_field,
     )
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
 

@@ -165,3 +165,19 @@ def sessions_needing_attention(limit: int = 10) -> list[tuple[int, str, str]]:
         .limit(limit)
     ).all()
     return [(sid, title, attention_notice(code)) for sid, title, code in rows]
+
+
+def refundable_payments(session_ids: Iterable[int]) -> dict[int, list[tuple[Payment, int]]]:
+    """Payments of these sessions with what is left to refund of each (one statement)."""
+    ids = list(session_ids)
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(Payment, Payment.amount - refunded_of_payment())
+        .where(Payment.session_id.in_(ids))
+        .order_by(Payment.paid_at, Payment.id)
+    ).all()
+    found: dict[int, list[tuple[Payment, int]]] = {}
+    for payment, left in rows:
+        found.setdefault(payment.session_id, []).append((payment, int(left)))
+    return found

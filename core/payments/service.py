@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -25,6 +26,9 @@ from core.i18n import money
 from core.payments.models import PAYMENT_METHODS, Attention, Payment, Refund
 from core.plugins import call
 from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
+
+if TYPE_CHECKING:
+    from core.accounts.models import User
 
 
 class PaymentError(ValueError):
@@ -338,3 +342,43 @@ def _session_fully_refunded(session_id: int) -> bool:
         ).where(Payment.session_id == session_id)
     ).one()
     return int(refunded) >= int(paid)
+
+
+def refund_payment(payment: Payment, amount: int, actor: User) -> None:
+    """Give back ``amount`` of ``payment``: recorded as is for a payment taken by hand,
+    made at the provider first for an online one (its ``PaymentProvider.refund``).
+
+    Raises :class:`PaymentError` with a message for the user. The caller commits.
+    """
+    if amount <= 0 or amount > refundable_amount(payment):
+        raise PaymentError(
+            _(
+                "At most %(amount)s can still be refunded.",
+                amount=money(refundable_amount(payment), payment.currency),
+            )
+        )
+    if payment.provider == "manual":
+        record_refund(payment, amount=amount, actor_id=actor.id)
+        return
+    from core.plugins import collect
+
+    providers = {cls.key: cls for cls in collect("payment_providers")}
+    provider = providers.get(payment.provider)
+    if provider is None:
+        raise PaymentError(
+            _(
+                "This payment was made through %(provider)s, which is not active now: "
+                "activate its add-on to refund it.",
+                provider=payment.provider,
+            )
+        )
+    try:
+        provider().refund(payment.id, amount, actor.id)
+    except NotImplementedError:
+        raise PaymentError(
+            _(
+                "%(provider)s cannot refund from Coachdesk: refund the client there, "
+                "then mark the session refunded.",
+                provider=provider.label or provider.key,
+            )
+        ) from None

@@ -523,6 +523,17 @@ class PluginHost:
                         host.report_failure(addon, f"{provider.key}.payment_button")
                         return None
 
+                def refund(self, payment_id: int, amount: int, actor_id: int | None) -> None:
+                    from core.payments.service import PaymentError
+
+                    try:
+                        super().refund(payment_id, amount, actor_id)
+                    except (PaymentError, NotImplementedError):
+                        raise
+                    except Exception:
+                        host.report_failure(addon, f"{provider.key}.refund")
+                        raise PaymentError(refund_failed()) from None
+
             Guarded.__name__ = Guarded.__qualname__ = provider.__name__
             guarded = self._providers[provider] = Guarded
         return guarded
@@ -572,6 +583,15 @@ def _snapshot(email: hooks.OutgoingEmail) -> dict[str, Any]:
 def _restore(email: hooks.OutgoingEmail, snapshot: dict[str, Any]) -> None:
     for name, value in snapshot.items():
         setattr(email, name, value)
+
+
+def refund_failed() -> str:
+    """What staff read when a payment add-on failed while refunding (the error is reported)."""
+    from flask_babel import gettext as _
+
+    return _(
+        "The refund could not be made: the payment add-on failed. The site owner has been told."
+    )
 
 
 def broken_piece() -> Any:

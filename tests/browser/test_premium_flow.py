@@ -31,15 +31,11 @@ stripe_standin_server = fixtures.stripe_standin_server
 def test_client_pays_online_and_coach_refunds_half(  # type: ignore[no-untyped-def]
     page, browser, live_server: str, app: Flask, premium: Premium, make_user, mailbox: Mailbox
 ) -> None:
-    from core.accounts.permissions import CORE_COACH_DEFAULTS
-
     client = make_user(Role.CLIENT, first_name="Chloé", last_name="Martin")
     coach = make_user(Role.COACH, first_name="Hélène", last_name="Durand")
     set_options(
         app,
         receipts__business_name="Élan Coaching",
-        permissions__coach=[*CORE_COACH_DEFAULTS, "premium_refunds"],
-        permissions__decided=[*CORE_COACH_DEFAULTS, "premium_refunds"],
     )
     now = utcnow().replace(minute=0, second=0, microsecond=0)
     mobility = add_session(
