@@ -177,7 +177,29 @@ def drop_tables(app: Flask, tables: list[str], revisions: list[str]) -> None:
 
 
 def downgrade(app: Flask, target: str) -> None:
-    _run(app, command.downgrade, target)
+    """Downgrade to ``target``; ``base`` takes the add-ons' branches down before the core's.
+
+    (The branches are independent for Alembic, but add-on tables refer to core ones.)
+    """
+    if target != "base":
+        _run(app, command.downgrade, target)
+        return
+    from core.plugins import get_host
+
+    host = get_host(app)
+    done = applied(app)
+    addons = [
+        name
+        for name in sorted(host.addons)
+        if host.addons[name].loaded and set(branch_revisions(app, name)) & done
+    ]
+
+    def all_down(cfg: Config) -> None:
+        for name in addons:
+            command.downgrade(cfg, f"{name}@base")
+        command.downgrade(cfg, "base")
+
+    _run(app, all_down)
 
 
 def current(app: Flask) -> list[str]:
