@@ -53,3 +53,25 @@ def set_options(app: Flask, **values: Any) -> None:
         for key, value in values.items():
             set_option(key.replace("__", "."), value)
         db.commit()
+
+
+def charts(html: str) -> list[Any]:
+    """Every chart of core/charts.py on a page, parsed (the figure's markup is well-formed XML)."""
+    import re
+    from xml.etree import ElementTree
+
+    return [
+        ElementTree.fromstring(figure)  # noqa: S314 (the markup is our own)
+        for figure in re.findall(r'<figure class="chart .*?</figure>', html, flags=re.S)
+    ]
+
+
+def chart_rows(figure: Any) -> list[list[str]]:
+    """The rows of a chart's data table, as the text of each cell (header cell first)."""
+    import re
+
+    return [
+        [re.sub(r"[ \t\n]+", " ", " ".join(cell.itertext())).strip() for cell in row]
+        for row in figure.iter("tr")
+        if row.find("th[@scope='row']") is not None
+    ]

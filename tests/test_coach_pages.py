@@ -17,7 +17,7 @@ from core.emails.models import OutboxEmail
 from core.payments.models import Payment
 from core.sessions.models import CoachingSession
 from tests.conftest import post
-from tests.helpers import set_options
+from tests.helpers import chart_rows, charts, set_options
 from tests.test_coach_support import add_session, assign, coach_with_client, tomorrow_at_ten
 
 
@@ -131,7 +131,11 @@ def test_statistics_tab_counts_this_month_and_charts_revenue(
     figures = re.findall(r'class="stat-value">([^<]+)<', text)
     assert figures[:4] == ["1", "2", "0", "€60.00"]  # clients, sessions, upcoming, revenue
     assert figures[4:7] == ["2", "1", "1"]  # this month: all, completed, cancelled
-    assert text.count('class="bar') >= 12 and 'style="height: 100.0%"' in text
+    (chart,) = charts(text)
+    rows = chart_rows(chart)
+    assert len(rows) == 12 and rows[-1][1] == "€60.00"  # this month: the cash payment
+    assert {row[1] for row in rows[:-1]} == {"€0.00"}
+    assert len(chart.findall(".//{*}g[@class='bar']")) == 12 * 3  # drawn at three widths
 
 
 def test_calendar_month_and_week_colour_sessions_and_offer_new_ones(
@@ -252,7 +256,15 @@ def test_finances_totals_donut_filter_and_marking(app: Flask, desk: tuple[Any, A
     text = browser.get(f"/customer/{client.id}/finances").get_data(as_text=True)
     figures = re.findall(r'class="stat-value">([^<]+)<', text)
     assert figures == ["€80.00", "€30.00", "€50.00", "€0.00", "2"]
-    assert text.count('class="slice slice-') == 2
+    (chart,) = charts(text)
+    assert chart_rows(chart) == [
+        ["Pending", "1", "50%"],
+        ["Paid", "1", "50%"],
+        ["Refunded", "0", "0%"],
+        ["Cancelled", "0", "0%"],
+        ["Total", "2", "100%"],
+    ]
+    assert text.count('class="slice reactive') == 2  # no ring segment for an empty status
     only_paid = browser.get(f"/customer/{client.id}/finances?payment=paid").get_data(as_text=True)
     assert "Paid s" in only_paid and "Pending s" not in only_paid
 

@@ -33,6 +33,9 @@ Groups:
   ``PaymentStatus``, ``Payment``, ``Refund``.
 * **Add-ons and text** — ``is_active``, ``AddonTranslations`` (an add-on's own catalog),
   ``local_datetime`` and ``format_money`` for display in the site's zone and language.
+* **Charts** — ``line_chart``, ``bar_chart``, ``donut_chart`` draw ``Series`` (or
+  slices) as inline SVG in the theme's colours, without JavaScript, each with the same
+  data as a table for screen readers and a "No data yet" state (``core/charts.py``).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from core.accounts.access import (
 )
 from core.accounts.models import Role, User
 from core.accounts.permissions import has_capability, require_capability
+from core.charts import Series, bar_chart, donut_chart, line_chart
 from core.db import Base, db, utcnow
 from core.emails.outbox import queue_email
 from core.extensions import csrf
@@ -81,14 +85,17 @@ __all__ = [
     "PaymentStatus",
     "Refund",
     "Role",
+    "Series",
     "SessionStatus",
     "User",
     "admin_required",
     "amount_field",
+    "bar_chart",
     "client_required",
     "csrf_exempt",
     "db",
     "define_option",
+    "donut_chart",
     "ensure_payable",
     "format_money",
     "get_client_or_404",
@@ -98,6 +105,7 @@ __all__ = [
     "has_capability",
     "is_active",
     "issue_receipt",
+    "line_chart",
     "local_datetime",
     "parse_amount",
     "public",

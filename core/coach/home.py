@@ -94,10 +94,10 @@ def statistics_context() -> dict[str, object]:
     today = local_today(tz, now)
     currency = str(get_option("general.currency"))
     cards = sorted(collect("coach_statistics_cards", viewer=current_user), key=lambda c: c.order)
+    revenue = stats.revenue_by_month(current_user, today, tz, currency)
     return {
         "figures": stats.month_figures(current_user, today, tz),
-        "revenue": stats.revenue_by_month(current_user, today, tz, currency),
-        "currency": currency,
+        "revenue_chart": stats.revenue_chart(revenue, currency),
         "cards": cards,
         "today": today,
     }

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from math import cos, pi, sin
 from typing import Any
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import and_, case, func, not_, or_, select
 from werkzeug.wrappers import Response
 
@@ -23,8 +23,9 @@ from core.accounts.access import get_client_or_404, staff_required
 from core.accounts.models import ClientNote, User, new_token
 from core.accounts.permissions import has_capability, require_capability
 from core.accounts.service import find_by_email
+from core.charts import donut_chart
 from core.coach.blueprint import back, bp
-from core.coach.forms import ClientForm, NotesForm
+from core.coach.forms import PAYMENT_LABELS, ClientForm, NotesForm
 from core.coach.home import open_session_redirect
 from core.coach.queries import coach_scope, page_arg, paginate, sessions_query
 from core.db import db, utcnow
@@ -281,38 +282,23 @@ def finance_totals(client: User) -> FinanceTotals:
     )
 
 
-@dataclass(frozen=True)
-class Slice:
-    status: str
-    count: int
-    path: str  # SVG path of the ring segment
+#: The colour of each payment status in the chart (the badges' colours).
+PAYMENT_COLOURS = {
+    "pending": "var(--warning)",
+    "paid": "var(--success)",
+    "refunded": "var(--indigo)",
+    "cancelled": "var(--border-strong)",
+}
 
 
-def donut(counts: dict[str, int], radius: float = 40, width: float = 14) -> list[Slice]:
-    """Ring segments (SVG paths on a 100×100 box) for the payment-status counts."""
-    total = sum(counts.values())
-    slices: list[Slice] = []
-    angle = -pi / 2
-    for status, count in counts.items():
-        if not count:
-            continue
-        sweep = 2 * pi * count / total
-        slices.append(Slice(status, count, _arc(angle, min(sweep, 2 * pi - 1e-4), radius, width)))
-        angle += sweep
-    return slices
-
-
-def _arc(start: float, sweep: float, r: float, width: float) -> str:
-    inner = r - width
-    end = start + sweep
-    large = 1 if sweep > pi else 0
-
-    def point(radius: float, a: float) -> str:
-        return f"{50 + radius * cos(a):.3f} {50 + radius * sin(a):.3f}"
-
-    return (
-        f"M {point(r, start)} A {r} {r} 0 {large} 1 {point(r, end)} "
-        f"L {point(inner, end)} A {inner} {inner} 0 {large} 0 {point(inner, start)} Z"
+def payments_chart(counts: dict[str, int]) -> Markup:
+    """The client's billable sessions by payment status, as a donut."""
+    return donut_chart(
+        _("Payment statuses"),
+        [(str(PAYMENT_LABELS[status]), count) for status, count in counts.items()],
+        colours=[PAYMENT_COLOURS[status] for status in counts],
+        total_label=_("sessions"),
+        empty_text=_("No billable session yet."),
     )
 
 
@@ -334,7 +320,7 @@ def finances_tab(client: User) -> str:
         refunds=refunds_by_session(s.id for s in page.items),
         payments=refundable_payments(s.id for s in page.items),
         can_refund=has_capability(current_user, "refund_payments"),
-        slices=donut(totals.counts),
+        chart=payments_chart(totals.counts),
         payment=payment,
         page=page,
         here=here(),

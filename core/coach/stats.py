@@ -8,11 +8,15 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from flask_babel import format_date
+from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import Subquery, and_, case, func, select
 
 from core.accounts.models import User
+from core.charts import Series, bar_chart
 from core.coach.queries import add_months, clients_query, coach_scope, day_start, month_start
 from core.db import db
+from core.i18n import money
 from core.payments.models import Payment
 from core.payments.queries import money_moves
 from core.sessions.models import OPEN_STATUSES, CoachingSession, SessionStatus
@@ -28,7 +32,6 @@ class MonthRevenue:
     month: date
     label: str
     amount: int  # minor units
-    percent: float  # of the tallest bar, for the bar's height
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,21 @@ def revenue_by_month(viewer: User, today: date, tz: ZoneInfo, currency: str) -> 
         for lo, hi in pairwise(bounds)
     ]
     row = db.execute(select(*columns).where(moves.c.at >= bounds[0])).one()
-    amounts = [int(v or 0) for v in row]
-    top = max(max(amounts), 1)
     return [
-        MonthRevenue(m, format_date(m, "MMM yy"), a, round(100 * max(a, 0) / top, 1))
-        for m, a in zip(months, amounts, strict=True)
+        MonthRevenue(m, format_date(m, "MMM yy"), int(a or 0))
+        for m, a in zip(months, row, strict=True)
     ]
+
+
+def revenue_chart(months: list[MonthRevenue], currency: str) -> Markup:
+    """The bar chart of ``revenue_by_month``, in money of the viewer's language."""
+    return bar_chart(
+        _("Monthly revenue"),
+        [Series(_("Revenue"), [m.amount for m in months])],
+        x_labels=[m.label for m in months],
+        value_format=lambda amount: money(round(amount), currency),
+        empty_text=_("No payment recorded in the last 12 months yet."),
+    )
 
 
 @dataclass(frozen=True)
