@@ -27,6 +27,7 @@ Groups:
   branch), ``db`` the request's SQLAlchemy session, ``utcnow``; the core models an add-on
   may read: ``User``, ``Role``, ``CoachingSession``, ``SessionStatus``,
   ``PaymentStatus``, ``Payment``, ``Refund``.
+* **Charts** — ``line_chart`` (an inline SVG and its data as a table) of ``Series``.
 * **Add-ons and text** — ``is_active``, ``AddonTranslations`` (an add-on's own catalog),
   ``local_datetime`` and ``format_money`` for display in the site's zone and language.
 """
@@ -48,6 +49,7 @@ from core.accounts.access import (
 )
 from core.accounts.models import Role, User
 from core.accounts.permissions import has_capability, require_capability
+from core.charts import Series, line_chart
 from core.db import Base, db, utcnow
 from core.emails.outbox import queue_email
 from core.extensions import csrf
@@ -76,6 +78,7 @@ __all__ = [
     "PaymentStatus",
     "Refund",
     "Role",
+    "Series",
     "SessionStatus",
     "User",
     "admin_required",
@@ -92,6 +95,7 @@ __all__ = [
     "has_capability",
     "is_active",
     "issue_receipt",
+    "line_chart",
     "local_datetime",
     "public",
     "queue_email",
