@@ -6,6 +6,7 @@ TEMPORARY stub with the interface the core's charts will have (``core.api.Series
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ from pygal.style import Style
 #: Drawn at this size and scaled to the width of its box (readable from 360 px up).
 WIDTH, HEIGHT = 480, 300
 MAX_X_LABELS = 5
+#: pygal always writes its configuration as an inline script: no page runs it (CSP).
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def line_chart(
             show_dots=False,
             stroke_style={"width": 2, "dasharray": "6, 4"},
         )
-    svg = chart.render(is_unicode=True)
+    svg = _SCRIPT.sub("", chart.render(is_unicode=True))
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{escape(title)}" ', 1)
     rows = Markup("").join(
         Markup("<tr><th scope='row'>{}</th>{}</tr>").format(
