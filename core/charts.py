@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 from pygal.style import Style
 
 #: Drawn at this size and scaled to the width of its box (readable from 360 px up).
-WIDTH, HEIGHT = 480, 300
+WIDTH, HEIGHT = 400, 260
 MAX_X_LABELS = 5
 #: pygal always writes its configuration as an inline script: no page runs it (CSP).
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
@@ -38,11 +38,11 @@ def _style() -> Style:
         foreground_subtle="#9ca3af",
         colors=("#0f766e", "#b45309", "#4f46e5", "#dc2626"),
         font_family="system-ui, sans-serif",
-        label_font_size=13,
-        major_label_font_size=13,
-        value_font_size=13,
+        label_font_size=14,
+        major_label_font_size=14,
+        value_font_size=14,
         title_font_size=15,
-        legend_font_size=13,
+        legend_font_size=14,
     )
 
 
@@ -63,6 +63,11 @@ def line_chart(
     """
     show = value_format or (lambda v: f"{v:g}")
     many = len(x_labels) > MAX_X_LABELS
+    known = [v for s in series for v in s.values if v is not None]
+    if target is not None:
+        known.append(target)
+    low, high = (min(known), max(known)) if known else (0.0, 1.0)
+    pad = (high - low) * 0.08 or max(abs(high) * 0.02, 1.0)
     chart = pygal.Line(
         width=WIDTH,
         height=HEIGHT,
@@ -80,8 +85,11 @@ def line_chart(
         x_labels_major_count=MAX_X_LABELS if many else None,
         show_minor_x_labels=not many,
         truncate_label=-1,
-        value_formatter=show,
+        formatter=show,
+        range=(low - pad, high + pad),
+        max_scale=6,
         margin=8,
+        margin_right=44,
         explicit_size=False,
     )
     chart.x_labels = list(x_labels)
