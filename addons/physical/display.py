@@ -134,9 +134,14 @@ def summaries(history: History, measures: list[Measure], display: Display) -> li
     return result
 
 
-def chart(history: History, measure: Measure, display: Display) -> Markup:
-    """The measure's values over time, with its target as a dashed line."""
-    points = history.points(measure.id)
+def chart(
+    history: History, measure: Measure, display: Display, since: date | None
+) -> Markup | None:
+    """The measure's values from ``since`` on (None: all), with its target as a dashed
+    line; None when it has no value in that period."""
+    points = [(d, v) for d, v in history.points(measure.id) if since is None or d >= since]
+    if not points:
+        return None
     unit = measure.unit(display.system)
     target = history.targets.get(measure.id)
     return api.line_chart(

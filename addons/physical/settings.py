@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from sqlalchemy import exists, func, select
 from wtforms import BooleanField, RadioField, SelectField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from addons.physical.i18n import _, _l, render_template
 from addons.physical.measures import all_measures, forget_measures, kind_labels
@@ -54,7 +54,7 @@ class CustomMeasureForm(FlaskForm):
     label = StringField(
         _l("Name"),
         validators=[
-            InputRequired(message=_l("Give the measure a name.")),
+            DataRequired(message=_l("Give the measure a name.")),
             Length(max=LABEL_MAX),
         ],
         filters=[_strip],

@@ -15,7 +15,7 @@ client. What the page then checks itself:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app, flash, make_response, redirect, request, url_for
 from werkzeug.exceptions import Forbidden, HTTPException, NotFound
@@ -44,6 +44,14 @@ from hooks import Tab, hookimpl
 
 TAB_KEY = "physical"
 PER_PAGE = 20
+#: Periods the charts can show (days back from today; None: everything). Five years of
+#: weekly values make 260 points a chart: a year is the default, all is a click away.
+PERIODS: dict[str, int | None] = {"3m": 91, "1y": 365, "all": None}
+DEFAULT_PERIOD = "1y"
+
+
+def period_labels() -> dict[str, str]:
+    return {"3m": _("3 months"), "1y": _("1 year"), "all": _("All")}
 
 
 def refuse(error: HTTPException) -> Response:
@@ -261,15 +269,21 @@ class PhysicalPage:
         page = _entry_id(request.args.get("page")) or 1
         rows, pages = self.rows(page)
         shown = summaries(self.history, self.measures, self.display)
-        charts = {
-            s.measure.id: chart(self.history, s.measure, self.display) for s in shown if s.count
-        }
+        period = request.args.get("period", DEFAULT_PERIOD)
+        if period not in PERIODS:
+            period = DEFAULT_PERIOD
+        days = PERIODS[period]
+        since = today() - timedelta(days=days) if days is not None else None
+        drawn = {s.measure.id: chart(self.history, s.measure, self.display, since) for s in shown}
+        charts = {key: svg for key, svg in drawn.items() if svg is not None}
         return render_template(
             "physical/tab.html",
             client=self.client,
             staff=self.staff,
             summaries=shown,
             charts=charts,
+            period=period,
+            periods=period_labels(),
             rows=rows,
             page=min(max(page, 1), pages),
             pages=pages,
