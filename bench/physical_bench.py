@@ -143,6 +143,7 @@ def main() -> None:
         print(f"{'request':<28}{'median ms':>10}{'p95 ms':>8}{'CPU ms':>8}{'SQL':>5}")
         rows = [
             (client, f"{area}/physical", "client tab"),
+            (client, f"{area}/physical?period=all", "client tab, all 5 years"),
             (coach, f"/customer/{client_id}/physical", "coach tab"),
             (client, f"{area}/sessions", "other client tab (card)"),
             (client, "/physical/export.csv", "CSV export"),

@@ -136,3 +136,23 @@ def test_client_and_coach_follow_measurements(  # type: ignore[no-untyped-def]
     ]
     page.reload()
     assert words["edited"] in page.locator("#physical-summary-weight").inner_text()
+
+
+def test_settings_page_adds_a_custom_measure(  # type: ignore[no-untyped-def]
+    page, live_server: str, app: Flask, make_user, physical: None
+) -> None:
+    admin = make_user(Role.ADMIN)
+    browser_login(page, live_server, app, admin.email, PASSWORD)
+    page.wait_for_url(f"{live_server}/admin/**")
+    page.goto(f"{live_server}/admin/settings/physical")
+    custom = page.locator("#physical-custom")
+    custom.get_by_label("Name").fill("Grip strength")
+    custom.get_by_label("Unit").select_option("mass")
+    with page.expect_navigation():
+        custom.get_by_role("button", name="Add the measure").click()
+    assert "“Grip strength” added." in page.inner_text(".flashes")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Move Grip strength up").click()
+    names = page.locator(".physical-measure-row").all_inner_texts()
+    assert "Grip" not in names[-1] and "Resting heart rate" in names[-1]
+    screenshot(page, "physical-settings")
