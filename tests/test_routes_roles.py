@@ -63,6 +63,7 @@ def clients(app: Flask, make_user):  # type: ignore[no-untyped-def]
     with app.app_context():
         get_host(app).activate(app, "testaddon")
         get_host(app).activate(app, "premium")
+        get_host(app).activate(app, "physical")
     return result
 
 
