@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -23,3 +23,13 @@ class SetPasswordForm(FlaskForm):
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+
+
+class ConfirmEmailForm(FlaskForm):
+    """Confirm a new email address; the password is asked unless signed in as that user."""
+
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=1024)])
+
+
+class CancelEmailChangeForm(FlaskForm):
+    """Cancel a pending email change (a button: CSRF only)."""

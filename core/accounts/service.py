@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from core.accounts.models import Role, User, new_token
 from core.accounts.passwords import hash_password
+from core.accounts.sessions import end_other_sessions
 from core.db import db
 
 
@@ -49,7 +50,29 @@ def create_user(
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    """Change the password and end every other login session of this user."""
+def set_password(user: User, password: str, *, keep_session: str | None = None) -> None:
+    """Change the password: every login session of this user ends but ``keep_session`` (the
+    secret of the browser that changed it), and so do earlier password links. The caller
+    commits."""
     user.password_hash = hash_password(password)
     user.session_token = new_token()
+    end_other_sessions(user, keep_session)
+
+
+def reset_password(user: User, password: str) -> bool:
+    """A password chosen from an emailed link: every session ends, and a private calendar
+    feed gets a new secret (whoever had the account may have copied the old one).
+    Whether the feed was renewed. The caller commits and signs the user in."""
+    set_password(user, password)
+    if user.calendar_token is None:
+        return False
+    user.calendar_token = new_token()
+    return True
+
+
+def set_account_active(user: User, active: bool) -> None:
+    """Reactivate, or deactivate: sign-in is refused and every login session ends now."""
+    user.is_active = active
+    if not active:
+        user.session_token = new_token()
+        end_other_sessions(user)

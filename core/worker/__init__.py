@@ -31,10 +31,12 @@ class PassResult:
 
 
 def run_once(now: datetime | None = None, *, limit: int | None = None) -> PassResult:
-    """One pass of all the work: queue due reminders, send due emails (at most ``limit``),
-    then run every active add-on's periodic jobs once."""
+    """One pass of all the work: queue due reminders and requested password resets, send due
+    emails (at most ``limit``), then run every active add-on's periodic jobs once."""
+    from core.emails.accounts import send_requested_resets
     from core.worker.jobs import JobRunner
 
+    send_requested_resets(now)
     reminders = sweep(now)
     delivery = drain(now, limit=limit)
     return PassResult(reminders, delivery, JobRunner().run_due(force=True))
