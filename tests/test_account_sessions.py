@@ -5,6 +5,7 @@ feed can be switched off and gets a new secret on a password reset."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from datetime import timedelta
 
@@ -171,3 +172,20 @@ def test_an_idle_session_ends_and_a_used_one_is_refreshed_now_and_then(app: Flas
     assert last_seen() < TOUCH_EVERY  # refreshed
     age(IDLE_LIMIT + timedelta(minutes=1))
     assert not signed_in(browser)
+
+
+def test_security_events_are_logged_without_what_was_typed(
+    app: Flask, as_role, make_user, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.INFO, logger="coachdesk.security")
+    typed = {"email": "someone.else@example.test", "password": "hunter2 but longer"}
+    post(app, app.test_client(), "/connexion", typed)
+    browser, user = as_role(Role.CLIENT)
+    post(app, browser, "/logout")
+    events = [r.getMessage() for r in caplog.records if r.name == "coachdesk.security"]
+    assert events == [
+        "failed sign-in [from 127.0.0.1]",
+        f"sign-in: user {user.id} [from 127.0.0.1]",
+        f"sign-out: user {user.id} [from 127.0.0.1]",
+    ]
+    assert not any(typed["email"] in e or typed["password"] in e for e in events)

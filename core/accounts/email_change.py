@@ -15,6 +15,7 @@ import logging
 
 from flask_babel import gettext as _
 
+from core.accounts.audit import audit
 from core.accounts.models import User, new_token
 from core.accounts.service import AccountError, find_by_email
 
@@ -56,6 +57,7 @@ def request_email_change(user: User, new_email: str, *, by: User) -> bool:
         send_email_change_notice(user, by)
     except InvalidAddress as exc:  # the current address was mistyped: nobody to tell
         log.warning("email change notice for user %s not queued: %s", user.id, exc)
+    audit("email change asked: user %s, by user %s", user.id, by.id)
     return True
 
 
@@ -69,9 +71,12 @@ def confirm_email_change(user: User) -> bool:
     user.email = new_email
     user.pending_email = None
     user.session_token = new_token()
+    audit("email changed: user %s", user.id)
     return True
 
 
 def cancel_email_change(user: User) -> None:
     """Drop the pending address (its links stop working). The caller commits."""
+    if user.pending_email:
+        audit("email change cancelled: user %s", user.id)
     user.pending_email = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
@@ -26,9 +26,9 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ConfirmEmailForm(FlaskForm):
-    """Confirm a new email address; the password is asked unless signed in as that user."""
+    """Confirm a new email address; the view drops the password when signed in as that user."""
 
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=1024)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
 class CancelEmailChangeForm(FlaskForm):

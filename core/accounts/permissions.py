@@ -20,6 +20,7 @@ from flask import abort, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from core.accounts.audit import audit
 from core.accounts.models import Role, User
 from core.settings import define, get_option
 from hooks import Capability
@@ -104,6 +105,9 @@ def capability_required(
                 and current_user.role == Role.COACH
                 and not all(has_capability(current_user, c) for c in capabilities)
             ):
+                audit(
+                    "refused: user %s lacks %s for %s", current_user.id, capabilities, request.path
+                )
                 abort(403)
             return view(*args, **kwargs)
 

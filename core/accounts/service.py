@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from core.accounts.audit import audit
 from core.accounts.models import Role, User, new_token
 from core.accounts.passwords import hash_password
 from core.accounts.sessions import end_other_sessions
@@ -57,6 +58,11 @@ def set_password(user: User, password: str, *, keep_session: str | None = None) 
     user.password_hash = hash_password(password)
     user.session_token = new_token()
     end_other_sessions(user, keep_session)
+    audit(
+        "password changed: user %s; %s",
+        user.id,
+        "other sessions ended" if keep_session else "all sessions ended",
+    )
 
 
 def reset_password(user: User, password: str) -> bool:
@@ -76,3 +82,4 @@ def set_account_active(user: User, active: bool) -> None:
     if not active:
         user.session_token = new_token()
         end_other_sessions(user)
+    audit("user %s %s", user.id, "reactivated" if active else "deactivated; all sessions ended")

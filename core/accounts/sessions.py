@@ -18,6 +18,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.accounts.audit import audit
 from core.accounts.models import User, UserSession
 from core.db import db, utcnow
 
@@ -47,6 +48,7 @@ def start_session(user: User) -> None:
     db.commit()
     user.login_session = secret
     login_user(user)
+    audit("sign-in: user %s", user.id)
 
 
 def end_session() -> None:
@@ -55,6 +57,7 @@ def end_session() -> None:
     if secret:
         db.execute(delete(UserSession).where(UserSession.id == _digest(secret)))
         db.commit()
+    audit("sign-out: user %s", current_user.id)
     logout_user()
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import TooManyRequests
 
 from core.accounts.access import public, signed_in
+from core.accounts.audit import audit
 from core.accounts.email_change import cancel_email_change, confirm_email_change
 from core.accounts.forms import (
     CancelEmailChangeForm,
@@ -80,6 +81,7 @@ def login() -> ResponseReturnValue:
         # One verification whether or not the account exists (an unknown email is checked
         # against a dummy hash): the answer takes as long either way.
         if not verify_password(user.password_hash if user else None, password) or user is None:
+            audit("failed sign-in")
             flash(_("Email or password is incorrect."), "error")
         elif not user.is_active:
             flash(_("This account is disabled. Please contact your coach."), "error")
@@ -153,6 +155,7 @@ def _add_slug_routes(state) -> None:  # type: ignore[no-untyped-def]
 
 def too_many_requests(error: TooManyRequests) -> ResponseReturnValue:
     """Rate limit reached: say so plainly, on the page the user was on."""
+    audit("rate limit reached: %s", request.path)
     message = _("Too many sign-in attempts. Please wait a minute, then try again.")
     if request.endpoint == "accounts.login":
         flash(message, "error")
@@ -225,6 +228,8 @@ def confirm_email(token: str) -> ResponseReturnValue:
     signed_in_as_user = current_user.is_authenticated and current_user.id == user.id
     needs_password = user.password_hash is not None and not signed_in_as_user
     form = ConfirmEmailForm()
+    if not needs_password:
+        del form.password
     if form.validate_on_submit():
         if needs_password and not verify_password(user.password_hash, form.password.data or ""):
             form.password.errors.append(_("This is not the password of this account."))
