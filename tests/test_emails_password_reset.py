@@ -55,3 +55,18 @@ def test_rate_limited_per_email(app: Flask, client: FlaskClient, make_user) -> N
     assert codes == [302, 302, 302, 429]
     work(app)
     assert len(outbox(app)) == 3
+
+
+def test_the_worker_process_answers_requests_in_its_outbox_job(
+    app: Flask, client: FlaskClient, make_user, mailbox
+) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from core.worker.scheduler import build_scheduler
+
+    user = make_user("client")
+    post(app, client, URL, {"email": user.email})
+    scheduler = build_scheduler(app, scheduler_class=BackgroundScheduler)
+    scheduler.get_job("outbox").func()  # what `coachdesk worker` runs every few seconds
+    (message,) = mailbox.messages
+    assert user.email in message["To"] and "/password/" in "".join(links_in(message))
