@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2 import BaseLoader
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from core import config as config_module
@@ -73,6 +72,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
 
     from core import db as db_module
     from core import i18n, plugins, themes
+    from core.accounts import sessions as login_sessions
     from core.accounts.views import too_many_requests
     from core.extensions import babel, csrf, init_limiter, login_manager
 
@@ -113,13 +113,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     i18n.init_app(app)
     themes.init_app(app)
 
-    @login_manager.user_loader
-    def _load_user(token: str) -> Any:
-        from core.accounts.models import User
-        from core.db import db
-
-        user = db.scalar(select(User).where(User.session_token == token))
-        return user if user is not None and user.is_active else None
+    login_sessions.init_app(app)  # the user loader: one login session row joined with its user
 
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)

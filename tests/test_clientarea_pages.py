@@ -398,7 +398,11 @@ def test_profile_update_is_visible_at_once(app: Flask, people) -> None:
         browser,
         AREA + "/profile",
         _details(
-            first_name="Zoé", phone="+33 7 00 00 00 00", timezone="America/New_York", locale="fr"
+            first_name="Zoé",
+            email=client.email,
+            phone="+33 7 00 00 00 00",
+            timezone="America/New_York",
+            locale="fr",
         ),
     )
     assert response.status_code == 302
@@ -406,7 +410,7 @@ def test_profile_update_is_visible_at_once(app: Flask, people) -> None:
         user = db.get(User, client.id)
         assert (user.first_name, user.email, user.phone) == (
             "Zoé",
-            "chloe@example.com",
+            client.email,
             "+33 7 00 00 00 00",
         )
         assert (user.timezone, user.locale) == ("America/New_York", "fr")
@@ -417,7 +421,8 @@ def test_profile_update_is_visible_at_once(app: Flask, people) -> None:
 def test_profile_refuses_a_taken_email_and_a_bad_zone(app: Flask, people, make_user) -> None:
     browser, client, _coach = people
     other = make_user(Role.CLIENT, email="taken@example.com")
-    response = post(app, browser, AREA + "/profile", _details(email="TAKEN@example.com"))
+    taken = _details(email="TAKEN@example.com", current_password=PASSWORD)
+    response = post(app, browser, AREA + "/profile", taken)
     assert response.status_code == 200
     assert "Another account already uses this email address." in response.get_data(as_text=True)
     response = post(app, browser, AREA + "/profile", _details(timezone="Mars/Olympus"))

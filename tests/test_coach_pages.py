@@ -281,11 +281,18 @@ def test_contact_edit_checks_unique_email_and_sends_reset(
     data["email"] = "alicia@example.test"
     assert post(app, browser, url, data).status_code == 302
     with app.app_context():
-        assert db.get(User, client.id).email == "alicia@example.test"  # type: ignore[union-attr]
+        saved = db.get(User, client.id)
+        # The new address waits for the client's confirmation (test_account_email_change).
+        assert (saved.email, saved.pending_email) == (client.email, "alicia@example.test")  # type: ignore[union-attr]
     assert post(app, browser, f"/coach/clients/{client.id}/password-reset").status_code == 302
     assert post(app, browser, f"/coach/clients/{client.id}/login-details").status_code == 302
-    sent = sorted(e.email_type for e in emails(app))
-    assert len(sent) == 2 and all(e.to_address == "alicia@example.test" for e in emails(app))
+    sent = [(e.email_type, e.to_address) for e in emails(app)]
+    assert sent == [
+        ("email_change_confirm", "alicia@example.test"),
+        ("email_change_notice", client.email),
+        ("password_reset", client.email),
+        ("welcome", client.email),
+    ]
 
 
 def test_menu_entries_for_staff_only(

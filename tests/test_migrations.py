@@ -63,14 +63,19 @@ def test_refunds_revision_turns_earlier_refunded_sessions_into_refunds(empty_app
     upgrade(empty_app, "0001")
     when = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
     with empty_app.app_context():
-        coach = User(email="c@example.test", first_name="C", last_name="C", role="coach")
-        client = User(email="k@example.test", first_name="K", last_name="K", role="client")
-        db.add_all([coach, client])
-        db.flush()
+        # The users table as 0001 made it (later revisions add columns): plain inserts.
+        coach_id, client_id = (
+            db.execute(
+                insert(User.__table__)
+                .values(email=f"{role}@example.test", first_name="A", last_name="B", role=role)
+                .returning(User.__table__.c.id)
+            ).scalar_one()
+            for role in ("coach", "client")
+        )
         ids = []
         for status in ("refunded", "paid"):
             session = CoachingSession(
-                coach_id=coach.id, client_id=client.id, title=status, starts_at=when
+                coach_id=coach_id, client_id=client_id, title=status, starts_at=when
             )
             db.add(session)
             db.flush()

@@ -75,6 +75,9 @@ def session_editor_sections(session: api.CoachingSession | None, viewer: api.Use
 
 @hookimpl
 def client_profile_tabs(client: api.User, viewer: api.User) -> list[Tab]:
+    if not api.has_capability(viewer, "view_sessions"):
+        return []
+
     def render() -> str:
         scope = [api.CoachingSession.client_id == client.id]
         if viewer.role != api.Role.ADMIN:
@@ -93,13 +96,12 @@ def _safe_back(value: str | None, fallback: str) -> str:
 
 @bp.route("/refund/<int:payment_id>", methods=["POST"])
 @api.staff_required
+@api.capability_required("view_sessions", CAPABILITY)
 def refund(payment_id: int) -> ResponseReturnValue:
     payment = api.db.get(api.Payment, payment_id)
     if payment is None or payment.provider != PROVIDER:
         abort(404)
     session = api.get_session_or_404(current_user, payment.session_id)  # the coach's own only
-    if not can_refund(current_user):
-        abort(403)
     back = _safe_back(
         request.form.get("next"), url_for("coach.edit_session", session_id=session.id)
     )

@@ -23,3 +23,13 @@ class SetPasswordForm(FlaskForm):
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+
+
+class ConfirmEmailForm(FlaskForm):
+    """Confirm a new email address; the view drops the password when signed in as that user."""
+
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class CancelEmailChangeForm(FlaskForm):
+    """Cancel a pending email change (a button: CSRF only)."""

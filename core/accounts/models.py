@@ -60,12 +60,19 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Name a coach signs emails with; falls back to the full name.
     display_name: Mapped[str | None] = mapped_column(String(150))
-    #: Rotated on password change or deactivation: every other login session ends.
+    #: Rotated on password change, email change or deactivation: outstanding password links
+    #: stop working (login sessions themselves are rows of ``user_sessions``).
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    #: A new address waiting for its confirmation link; sign-in and resets keep ``email``.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
     #: Secret of the private calendar feed (None: no feed).
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+
+    #: The secret of the login session this object was loaded for (not a column: set by
+    #: ``core.accounts.sessions`` on the request's copy of the user).
+    login_session = None
 
     # Flask-Login protocol -------------------------------------------------
     @property
@@ -77,9 +84,10 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return self.session_token
+        """What the cookie keeps: the login session's secret, never something of the user."""
+        return self.login_session or ""
 
-    @validates("email", "first_name", "last_name", "phone", "display_name")
+    @validates("email", "pending_email", "first_name", "last_name", "phone", "display_name")
     def _one_line(self, _key: str, value: str | None) -> str | None:
         """Single-line fields: no line breaks or runs of spaces (they end up in email headers)."""
         return " ".join(value.split()) if value is not None else None
@@ -98,6 +106,33 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role} {self.email}>"
+
+
+class UserSession(Base):
+    """One signed-in browser. The signed cookie carries a random secret and this table keeps
+    its SHA-256 (``id``): deleting the row signs that browser out, even where the cookie
+    was copied, and a leaked table opens no session."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Refreshed at most every few minutes (see ``core.accounts.sessions``).
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class PasswordResetRequest(Base):
+    """A "forgot password" form sent, whatever the address: the worker looks the account up
+    and emails the link, so the web request does the same work for known and unknown
+    addresses."""
+
+    __tablename__ = "password_reset_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CoachClient(Base):

@@ -3,13 +3,24 @@
 Administrators have every capability; clients have none of these. Add-ons declare
 more through the ``capabilities`` hook; until the site owner saves a choice for one,
 its ``coach_default`` applies.
+
+A view that shows or changes what a capability guards declares it with
+:func:`capability_required` (recorded as ``view.capabilities``), so that a test can
+walk the URL map per capability; pages that show guarded data in passing (a tab, a
+column, a link) ask :func:`has_capability`, or ``can(key)`` in templates.
 """
 
 from __future__ import annotations
 
-from flask import abort, g, has_request_context
-from flask_babel import lazy_gettext as _l
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any, TypeVar
 
+from flask import abort, g, has_request_context, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from core.accounts.audit import audit
 from core.accounts.models import Role, User
 from core.settings import define, get_option
 from hooks import Capability
@@ -72,3 +83,39 @@ def require_capability(user: User, capability: str) -> None:
     """403 unless ``user`` has ``capability``."""
     if not has_capability(user, capability):
         abort(403)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def capability_required(
+    *capabilities: str, methods: Iterable[str] | None = None
+) -> Callable[[F], F]:
+    """Coaches need every one of ``capabilities`` (for these HTTP ``methods`` only, if given)
+    or get 403; administrators have them all, and other roles are not concerned (their
+    access is the view's audience and ownership). Put it under the audience decorator.
+
+    Stackable; the view records ``capabilities``: {capability: methods or None (all)}.
+    """
+    only = frozenset(m.upper() for m in methods) if methods is not None else None
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if (
+                (only is None or request.method in only)
+                and current_user.role == Role.COACH
+                and not all(has_capability(current_user, c) for c in capabilities)
+            ):
+                audit(
+                    "refused: user %s lacks %s for %s", current_user.id, capabilities, request.path
+                )
+                abort(403)
+            return view(*args, **kwargs)
+
+        declared = dict(getattr(view, "capabilities", {}))  # a copy: wraps() shares __dict__
+        declared.update(dict.fromkeys(capabilities, only))
+        wrapper.capabilities = declared  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from core.accounts.audit import audit
 from core.accounts.models import Role, User, new_token
 from core.accounts.passwords import hash_password
+from core.accounts.sessions import end_other_sessions
 from core.db import db
 
 
@@ -49,7 +51,35 @@ def create_user(
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    """Change the password and end every other login session of this user."""
+def set_password(user: User, password: str, *, keep_session: str | None = None) -> None:
+    """Change the password: every login session of this user ends but ``keep_session`` (the
+    secret of the browser that changed it), and so do earlier password links. The caller
+    commits."""
     user.password_hash = hash_password(password)
     user.session_token = new_token()
+    end_other_sessions(user, keep_session)
+    audit(
+        "password changed: user %s; %s",
+        user.id,
+        "other sessions ended" if keep_session else "all sessions ended",
+    )
+
+
+def reset_password(user: User, password: str) -> bool:
+    """A password chosen from an emailed link: every session ends, and a private calendar
+    feed gets a new secret (whoever had the account may have copied the old one).
+    Whether the feed was renewed. The caller commits and signs the user in."""
+    set_password(user, password)
+    if user.calendar_token is None:
+        return False
+    user.calendar_token = new_token()
+    return True
+
+
+def set_account_active(user: User, active: bool) -> None:
+    """Reactivate, or deactivate: sign-in is refused and every login session ends now."""
+    user.is_active = active
+    if not active:
+        user.session_token = new_token()
+        end_other_sessions(user)
+    audit("user %s %s", user.id, "reactivated" if active else "deactivated; all sessions ended")

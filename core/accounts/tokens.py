@@ -48,3 +48,35 @@ def user_for_password_token(token: str) -> User | None:
     if user is None or not user.is_active or data.get("f") != _fingerprint(user):
         return None
     return user
+
+
+# -- email change links -------------------------------------------------------------
+
+#: Confirm a new address within two days; the old address may cancel for a week.
+EMAIL_MAX_AGES = {"confirm": 2 * 24 * 3600, "cancel": 7 * 24 * 3600}
+
+
+def _email_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="coachdesk.email")
+
+
+def make_email_token(user: User, purpose: str) -> str:
+    """A link token to confirm (sent to the new address) or cancel (sent to the current one)
+    the pending email change of ``user``; a newer change voids it."""
+    if purpose not in EMAIL_MAX_AGES or not user.pending_email:
+        raise ValueError(f"no pending email change to {purpose}")
+    return _email_serializer().dumps({"u": user.id, "e": user.pending_email.lower(), "p": purpose})
+
+
+def user_for_email_token(token: str, purpose: str) -> User | None:
+    """The active user whose pending change this still-valid token is about, or None."""
+    try:
+        data = _email_serializer().loads(token, max_age=EMAIL_MAX_AGES[purpose])
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("p") != purpose or not isinstance(data.get("u"), int):
+        return None
+    user = db.get(User, data["u"])
+    if user is None or not user.is_active or not user.pending_email:
+        return None
+    return user if user.pending_email.lower() == data.get("e") else None

@@ -13,8 +13,8 @@ from wtforms import EmailField, Field, RadioField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.accounts.access import admin_required
-from core.accounts.models import Role, User, new_token
-from core.accounts.service import create_user, find_by_email
+from core.accounts.models import Role, User
+from core.accounts.service import create_user, find_by_email, set_account_active
 from core.admin.blueprint import bp, choices, paginate
 from core.admin.settings import strip
 from core.db import db
@@ -164,11 +164,10 @@ def user_active(user_id: int) -> ResponseReturnValue:
         if refusal:
             flash(refusal, "error")
             return _back_to_list()
-        user.is_active = False
-        user.session_token = new_token()  # every login session of this user ends now
+        set_account_active(user, False)  # every login session of this user ends now
         flash(_("%(name)s is deactivated and signed out.", name=user.full_name), "success")
     elif action == "reactivate":
-        user.is_active = True
+        set_account_active(user, True)
         flash(_("%(name)s can sign in again.", name=user.full_name), "success")
     else:
         flash(_("Unknown action."), "error")

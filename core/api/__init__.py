@@ -10,7 +10,9 @@ Groups:
 * **Who may see what** — ``get_session_or_404``, ``get_client_or_404``,
   ``get_coach_or_404`` answer 404 (never 403: no existence leak) unless the viewer may
   reach the object; ``has_capability`` / ``require_capability`` check a permission
-  (the core's or one an add-on declared with the ``capabilities`` hook).
+  (the core's or one an add-on declared with the ``capabilities`` hook), and
+  ``capability_required(*keys)`` declares on a view the capabilities it needs (a test
+  walks the URL map per capability and checks that coaches without it are refused).
 * **Views** — every view declares who may open it with one of ``public``,
   ``signed_in``, ``client_required``, ``staff_required``, ``admin_required`` or
   ``roles_required(...)`` (a test walks the URL map and fails on a view without one).
@@ -54,7 +56,7 @@ from core.accounts.access import (
     staff_required,
 )
 from core.accounts.models import Role, User
-from core.accounts.permissions import has_capability, require_capability
+from core.accounts.permissions import capability_required, has_capability, require_capability
 from core.charts import Series, bar_chart, donut_chart, line_chart
 from core.db import Base, db, utcnow
 from core.emails.outbox import queue_email
@@ -91,6 +93,7 @@ __all__ = [
     "admin_required",
     "amount_field",
     "bar_chart",
+    "capability_required",
     "client_required",
     "csrf_exempt",
     "db",

@@ -34,7 +34,15 @@ class ProfileForm(FlaskForm):
     email = EmailField(
         _l("Email"),
         validators=[DataRequired(), Length(max=254), valid_address],
-        description=_l("You sign in with it and receive your session emails there."),
+        description=_l(
+            "You sign in with it and receive your session emails there. A new address is "
+            "used once you confirm it from the email we send to it."
+        ),
+    )
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[Optional(), Length(max=1024)],
+        description=_l("Needed only to change your email."),
     )
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
     timezone = SelectField(

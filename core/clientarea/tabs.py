@@ -10,14 +10,14 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from core.accounts.email_change import cancel_email_change, request_email_change
 from core.accounts.models import User
 from core.accounts.passwords import password_problem, verify_password
-from core.accounts.service import find_by_email, set_password
+from core.accounts.service import AccountError, set_password
 from core.clientarea.calendar import renew_feed, revoke_feed
 from core.clientarea.cards import stats_for
 from core.clientarea.forms import PasswordForm, ProfileForm, timezone_choices
@@ -133,8 +133,12 @@ def profile_tab() -> str | Response:
     here = url_for("clientarea.tab", key="profile")
     if action == "details":
         if details.validate_on_submit() and _save_details(user, details):
-            flash(_("Your details are saved."), "success")
             return redirect(here)
+    elif action == "email-cancel":  # CSRF is checked for every POST (CSRFProtect)
+        cancel_email_change(user)
+        db.commit()
+        flash(_("The email change is cancelled."), "success")
+        return redirect(here)
     elif action == "password":
         if password.validate_on_submit() and _change_password(user, password):
             flash(_("Your password is changed. Other devices have been signed out."), "success")
@@ -150,23 +154,38 @@ def profile_tab() -> str | Response:
 
 
 def _save_details(user: User, form: ProfileForm) -> bool:
+    """Save the details; a new email asks for the current password, then waits for its
+    confirmation (``core.accounts.email_change``)."""
     email = (form.email.data or "").strip()
-    other = find_by_email(email)
-    if other is not None and other.id != user.id:
-        form.email.errors.append(_("Another account already uses this email address."))
+    if email.lower() != user.email.lower() and not verify_password(
+        user.password_hash, form.current_password.data or ""
+    ):
+        form.current_password.errors.append(_("Enter your current password to change your email."))
         return False
     user.first_name = (form.first_name.data or "").strip()
     user.last_name = (form.last_name.data or "").strip()
-    user.email = email
     user.phone = (form.phone.data or "").strip() or None
     user.timezone = form.timezone.data or None
     user.locale = form.locale.data or None
     try:
-        db.commit()
-    except IntegrityError:
+        pending = request_email_change(user, email, by=user)
+    except AccountError as exc:
         db.rollback()
-        form.email.errors.append(_("Another account already uses this email address."))
+        form.email.errors.append(str(exc))
         return False
+    db.commit()
+    if pending:
+        flash(
+            _(
+                "Your details are saved. Open the link we sent to %(new)s to start using it; "
+                "until then you sign in with %(old)s.",
+                new=email,
+                old=user.email,
+            ),
+            "success",
+        )
+    else:
+        flash(_("Your details are saved."), "success")
     return True
 
 
@@ -179,9 +198,8 @@ def _change_password(user: User, form: PasswordForm) -> bool:
     if problem:
         form.password.errors.append(problem)
         return False
-    set_password(user, new)
+    set_password(user, new, keep_session=user.login_session)  # other devices are signed out
     db.commit()
-    login_user(user)  # the session token changed: keep this browser signed in
     return True
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.accounts.access import staff_required
-from core.accounts.permissions import require_capability
+from core.accounts.permissions import capability_required
 from core.coach.blueprint import back, bp, local_target
 from core.coach.forms import PaymentForm, StatusForm
 from core.db import db
@@ -25,10 +25,8 @@ from core.sessions.service import SessionRuleError, change_status, set_payment_s
 
 
 def editable_session(session_id: int, *options: object) -> CoachingSession:
-    """The session if the viewer reaches it (else 404) and may edit sessions (else 403)."""
-    session = get_session_or_404(current_user, session_id, *options)
-    require_capability(current_user, "edit_sessions")
-    return session
+    """The session if the viewer reaches it, else 404 (the views declare the capabilities)."""
+    return get_session_or_404(current_user, session_id, *options)
 
 
 def commit_or_flash() -> bool:
@@ -83,6 +81,7 @@ def quick_change(
 
 @bp.route("/coach/sessions/<int:session_id>/status", methods=["POST"])
 @staff_required
+@capability_required("view_sessions", "edit_sessions")
 def session_status(session_id: int) -> ResponseReturnValue:
     session = editable_session(session_id)
     form = StatusForm()
@@ -96,6 +95,7 @@ def session_status(session_id: int) -> ResponseReturnValue:
 
 @bp.route("/coach/sessions/<int:session_id>/payment", methods=["POST"])
 @staff_required
+@capability_required("view_sessions", "edit_sessions")
 def session_payment(session_id: int) -> ResponseReturnValue:
     session = editable_session(session_id)
     form = PaymentForm()
@@ -109,6 +109,7 @@ def session_payment(session_id: int) -> ResponseReturnValue:
 
 @bp.route("/coach/sessions/<int:session_id>/delete", methods=["GET", "POST"])
 @staff_required
+@capability_required("view_sessions", "edit_sessions")
 def delete_session(session_id: int) -> ResponseReturnValue:
     """Ask first (and suggest cancelling, which tells the client); delete on POST."""
     session = editable_session(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from core.accounts.access import staff_required
 from core.accounts.models import User
-from core.accounts.permissions import has_capability, require_capability
+from core.accounts.permissions import capability_required, has_capability
 from core.coach.blueprint import slug_route
 from core.coach.home import open_session_redirect
 from core.coach.queries import (
@@ -50,8 +50,8 @@ class Entry:
 
 @slug_route("calendar")
 @staff_required
+@capability_required("view_sessions")
 def calendar() -> ResponseReturnValue:
-    require_capability(current_user, "view_sessions")
     opened = open_session_redirect()
     if opened is not None:
         return opened

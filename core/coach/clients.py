@@ -9,13 +9,14 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, null, or_, select
 from wtforms.fields.choices import SelectChoice
 
 from core.accounts.access import staff_required
 from core.accounts.models import CoachClient, Role, User
-from core.accounts.permissions import has_capability, require_capability
+from core.accounts.permissions import capability_required, has_capability
 from core.accounts.service import create_user, find_by_email
+from core.accounts.views import landing_url
 from core.coach.blueprint import slug_route
 from core.coach.forms import AddClientForm
 from core.coach.queries import clients_query, coach_scope, page_arg, paginate
@@ -74,16 +75,23 @@ def search_clause(text: str) -> ColumnElement[bool]:
 
 @slug_route("my_clients")
 @staff_required
+@capability_required("view_clients")
 def clients() -> ResponseReturnValue:
-    require_capability(current_user, "view_clients")
+    """The list; its session columns (next session, count) need ``view_sessions`` too."""
+    sees_sessions = has_capability(current_user, "view_sessions")
+    sorts = {k: v for k, v in SORTS.items() if sees_sessions or k != "next"}
     q = request.args.get("q", "").strip()[:100]
     sort = request.args.get("sort", "name")
-    sort = sort if sort in SORTS else "name"
-    next_session = _next_session_column().label("next_session")
+    sort = sort if sort in sorts else "name"
+    if sees_sessions:
+        next_session = _next_session_column().label("next_session")
+        count = _session_count_column().label("sessions")
+    else:
+        next_session, count = null().label("next_session"), null().label("sessions")
     rows = clients_query(current_user)
     if q:
         rows = rows.where(search_clause(q))
-    query = rows.add_columns(next_session, _session_count_column().label("sessions"))
+    query = rows.add_columns(next_session, count)
     order = {
         "name": [User.last_name, User.first_name, User.id],
         "-name": [User.last_name.desc(), User.first_name.desc(), User.id.desc()],
@@ -96,16 +104,17 @@ def clients() -> ResponseReturnValue:
         page=page,
         q=q,
         sort=sort,
-        sorts=SORTS,
+        sorts=sorts,
+        sees_sessions=sees_sessions,
         can_create=has_capability(current_user, "create_clients"),
     )
 
 
 @slug_route("my_clients", "/new", methods=["GET", "POST"])
 @staff_required
+@capability_required("create_clients")
 def add_client() -> ResponseReturnValue:
     """Add a client (assigned to the coach who adds it); optionally email login details."""
-    require_capability(current_user, "create_clients")
     form = AddClientForm()
     if current_user.role == Role.ADMIN:
         coaches = db.scalars(
@@ -147,5 +156,7 @@ def add_client() -> ResponseReturnValue:
                 else _("%(name)s was added. No email was sent.", name=client.full_name),
                 "success",
             )
+            if not has_capability(current_user, "view_clients"):
+                return redirect(landing_url(current_user))
             return redirect(url_for("coach.profile", client_id=client.id))
     return render_template("coach/add_client.html", form=form)

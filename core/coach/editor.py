@@ -25,7 +25,7 @@ from wtforms.fields.choices import SelectChoice
 
 from core.accounts.access import staff_required
 from core.accounts.models import Role, User
-from core.accounts.permissions import has_capability, require_capability
+from core.accounts.permissions import capability_required, has_capability
 from core.coach.actions import apply_payment_form
 from core.coach.blueprint import bp, local_target
 from core.coach.forms import SessionForm
@@ -54,17 +54,16 @@ SPARE_LINK_ROWS = 2
 
 @bp.route("/coach/sessions/new", methods=["GET", "POST"])
 @staff_required
+@capability_required("view_sessions", "edit_sessions")
 def new_session() -> ResponseReturnValue:
-    require_capability(current_user, "edit_sessions")
     return editor(None)
 
 
 @bp.route("/coach/sessions/<int:session_id>", methods=["GET", "POST"])
 @staff_required
+@capability_required("view_sessions")
+@capability_required("edit_sessions", methods=["POST"])
 def edit_session(session_id: int) -> ResponseReturnValue:
-    require_capability(current_user, "view_sessions")
-    if request.method == "POST":
-        require_capability(current_user, "edit_sessions")
     return editor(load_session(session_id))
 
 
@@ -87,8 +86,10 @@ def build_form(session: CoachingSession | None) -> SessionForm:
     )
     if session is not None and session.client is not None and session.client not in clients:
         clients.insert(0, session.client)
+    sees_clients = has_capability(current_user, "view_clients")  # their emails: contact data
     form.client_id.choices = [SelectChoice("", _("— No client: open slot —"))] + [
-        SelectChoice(str(c.id), f"{c.full_name} ({c.email})") for c in clients
+        SelectChoice(str(c.id), f"{c.full_name} ({c.email})" if sees_clients else c.full_name)
+        for c in clients
     ]
     if current_user.role != Role.ADMIN:
         del form.coach_id  # a coach books for themself

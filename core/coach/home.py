@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from core.accounts.access import staff_required
 from core.accounts.models import Role
-from core.accounts.permissions import has_capability, require_capability
+from core.accounts.permissions import capability_required, has_capability
 from core.coach import stats
 from core.coach.blueprint import slug_route
 from core.coach.queries import (
@@ -44,8 +44,8 @@ def open_session_redirect() -> ResponseReturnValue | None:
 
 @slug_route("coach_home")
 @staff_required
+@capability_required("view_sessions")
 def home() -> ResponseReturnValue:
-    require_capability(current_user, "view_sessions")
     opened = open_session_redirect()
     if opened is not None:
         return opened

@@ -20,9 +20,10 @@ from sqlalchemy import and_, case, func, not_, or_, select
 from werkzeug.wrappers import Response
 
 from core.accounts.access import get_client_or_404, staff_required
-from core.accounts.models import ClientNote, User, new_token
-from core.accounts.permissions import has_capability, require_capability
-from core.accounts.service import find_by_email
+from core.accounts.email_change import cancel_email_change, request_email_change
+from core.accounts.models import ClientNote, User
+from core.accounts.permissions import capability_required, has_capability, require_capability
+from core.accounts.service import AccountError, set_account_active
 from core.charts import donut_chart
 from core.coach.blueprint import back, bp
 from core.coach.forms import PAYMENT_LABELS, ClientForm, NotesForm
@@ -54,8 +55,8 @@ def profile_tabs(client: User) -> list[Tab]:
 @bp.route("/customer/<int:client_id>")
 @bp.route("/customer/<int:client_id>/<tab>", methods=["GET", "POST"])
 @staff_required
+@capability_required("view_clients")
 def profile(client_id: int, tab: str | None = None) -> ResponseReturnValue:
-    require_capability(current_user, "view_clients")
     client = get_client_or_404(current_user, client_id)
     opened = open_session_redirect()
     if opened is not None:
@@ -70,8 +71,9 @@ def profile(client_id: int, tab: str | None = None) -> ResponseReturnValue:
         tabs=tabs,
         active=chosen.key,
         body=body,
-        next_session=next_session(client),
-        can_edit_sessions=has_capability(current_user, "edit_sessions"),
+        next_session=next_session(client)
+        if has_capability(current_user, "view_sessions")
+        else None,
     )
 
 
@@ -100,42 +102,44 @@ def here() -> str:
 
 
 def overview_tab(client: User) -> str:
-    now = utcnow()
-    sessions = client_sessions(client)
-    upcoming = paginate(
-        sessions.where(
-            CoachingSession.starts_at >= now, CoachingSession.status.in_(OPEN_STATUSES)
-        ).order_by(CoachingSession.starts_at, CoachingSession.id),
-        page_arg("up"),
-        CARDS_PER_PAGE,
-    )
-    past = paginate(
-        sessions.where(
-            or_(CoachingSession.starts_at < now, CoachingSession.status.in_(CLOSED_STATUSES)),
-            CoachingSession.status != SessionStatus.AVAILABLE.value,
-        ).order_by(CoachingSession.starts_at.desc(), CoachingSession.id.desc()),
-        page_arg("past"),
-        CARDS_PER_PAGE,
-    )
+    """Session cards and figures (for viewers who may see sessions), notes, the email timeline."""
+    sees_sessions = has_capability(current_user, "view_sessions")
     note = db.get(ClientNote, client.id)
-    return render_template(
-        "coach/tabs/overview.html",
-        client=client,
-        cards=overview_cards(client, now),
-        upcoming=upcoming,
-        past=past,
-        notes_form=NotesForm(body=note.body if note else ""),
-        note=note,
-        timeline=visible_timeline(client),
-        here=here(),
-        can_edit=has_capability(current_user, "edit_sessions"),
-        can_edit_client=has_capability(current_user, "edit_clients"),
-    )
+    context: dict[str, Any] = {
+        "client": client,
+        "sees_sessions": sees_sessions,
+        "notes_form": NotesForm(body=note.body if note else ""),
+        "note": note,
+        "timeline": visible_timeline(client, with_sessions=sees_sessions),
+        "here": here(),
+        "can_edit": has_capability(current_user, "edit_sessions"),
+        "can_edit_client": has_capability(current_user, "edit_clients"),
+    }
+    if sees_sessions:
+        now = utcnow()
+        sessions = client_sessions(client)
+        context["cards"] = overview_cards(client, now)
+        context["upcoming"] = paginate(
+            sessions.where(
+                CoachingSession.starts_at >= now, CoachingSession.status.in_(OPEN_STATUSES)
+            ).order_by(CoachingSession.starts_at, CoachingSession.id),
+            page_arg("up"),
+            CARDS_PER_PAGE,
+        )
+        context["past"] = paginate(
+            sessions.where(
+                or_(CoachingSession.starts_at < now, CoachingSession.status.in_(CLOSED_STATUSES)),
+                CoachingSession.status != SessionStatus.AVAILABLE.value,
+            ).order_by(CoachingSession.starts_at.desc(), CoachingSession.id.desc()),
+            page_arg("past"),
+            CARDS_PER_PAGE,
+        )
+    return render_template("coach/tabs/overview.html", **context)
 
 
-def visible_timeline(client: User) -> list[Any]:
+def visible_timeline(client: User, *, with_sessions: bool = True) -> list[Any]:
     """The client's account and session emails, minus those about sessions the viewer cannot see
-    (the client may also have sessions with another coach)."""
+    (the client may also have sessions with another coach; without ``with_sessions``, all)."""
     from core.emails.log import client_timeline
 
     hidden = set(
@@ -145,9 +149,11 @@ def visible_timeline(client: User) -> list[Any]:
             )
         )
     )
-    return [item for item in client_timeline(client.id) if item.session_id not in hidden][
-        :TIMELINE_LIMIT
-    ]
+    return [
+        item
+        for item in client_timeline(client.id)
+        if item.session_id is None or (with_sessions and item.session_id not in hidden)
+    ][:TIMELINE_LIMIT]
 
 
 def overview_cards(client: User, now: datetime) -> list[StatCard]:
@@ -170,10 +176,10 @@ def overview_cards(client: User, now: datetime) -> list[StatCard]:
 
 @bp.route("/coach/clients/<int:client_id>/notes", methods=["POST"])
 @staff_required
+@capability_required("view_clients", "edit_clients")
 def save_notes(client_id: int) -> ResponseReturnValue:
     """Save the private notes; answers JSON to coach.js's fetch(), else comes back to the page."""
     client = get_client_or_404(current_user, client_id)
-    require_capability(current_user, "edit_clients")
     form = NotesForm()
     wants_json = request.accept_mimetypes.best == "application/json"
     if not form.validate_on_submit():
@@ -335,27 +341,36 @@ def finances_tab(client: User) -> str:
 
 
 def contact_tab(client: User) -> str | Response:
-    """Contact details; POST saves them (unique email), optionally sending login details."""
+    """Contact details; POST saves them, optionally sending login details.
+
+    A new email is not used at once: the client confirms it from the new address, and
+    the current one is told (``core.accounts.email_change``), so that nobody who edits
+    a client, a second coach of a shared client included, can redirect the account.
+    """
     can_edit = has_capability(current_user, "edit_clients")
     form = ClientForm(obj=client)
+    here = url_for("coach.profile", client_id=client.id, tab="contact")
     if request.method == "POST":
         require_capability(current_user, "edit_clients")
+        action = request.form.get("action")
+        if action == "email-cancel":
+            cancel_email_change(client)
+            db.commit()
+            flash(_("The email change is cancelled."), "success")
+            return redirect(here)
         if form.validate_on_submit():
-            other = find_by_email(form.email.data or "")
-            if other is not None and other.id != client.id:
-                form.email.errors = [_("Another account already uses this email.")]
+            client.first_name = (form.first_name.data or "").strip()
+            client.last_name = (form.last_name.data or "").strip()
+            client.phone = (form.phone.data or "").strip() or None
+            try:
+                pending = request_email_change(client, form.email.data or "", by=current_user)
+            except AccountError as exc:
+                db.rollback()
+                form.email.errors = [str(exc)]
             else:
-                client.first_name = (form.first_name.data or "").strip()
-                client.last_name = (form.last_name.data or "").strip()
-                client.email = (form.email.data or "").strip()
-                client.phone = (form.phone.data or "").strip() or None
-                if request.form.get("action") == "send":
-                    from core.emails.accounts import send_login_details
-
-                    send_login_details(client)
+                flash(_contact_saved(client, pending, send=action == "send"), "success")
                 db.commit()
-                flash(_("Contact details saved."), "success")
-                return redirect(url_for("coach.profile", client_id=client.id, tab="contact"))
+                return redirect(here)
     return render_template(
         "coach/tabs/contact.html",
         client=client,
@@ -365,10 +380,28 @@ def contact_tab(client: User) -> str | Response:
     )
 
 
+def _contact_saved(client: User, pending: bool, *, send: bool) -> str:
+    """Queue the login details if asked (not while a new address waits); what to tell."""
+    if not pending:
+        if send:
+            from core.emails.accounts import send_login_details
+
+            send_login_details(client)
+        return _("Contact details saved.")
+    message = _(
+        "Contact details saved. A confirmation link was sent to %(new)s; %(old)s stays the "
+        "sign-in email until the client opens it.",
+        new=client.pending_email,
+        old=client.email,
+    )
+    if send:
+        message += " " + _("Login details are not sent while a new address waits.")
+    return message
+
+
 def account_email_action(client_id: int, action: str) -> ResponseReturnValue:
     """Queue a login-details or password-reset email; the password itself is never shown."""
     client = get_client_or_404(current_user, client_id)
-    require_capability(current_user, "edit_clients")
     from core.emails import accounts
 
     if action == "login":
@@ -384,16 +417,14 @@ def account_email_action(client_id: int, action: str) -> ResponseReturnValue:
 
 @bp.route("/coach/clients/<int:client_id>/active", methods=["POST"])
 @staff_required
+@capability_required("view_clients", "delete_clients")
 def set_active(client_id: int) -> ResponseReturnValue:
     """Deactivate (sign-in refused, every login session ends) or reactivate a client.
 
     The history stays: sessions, payments and emails are kept.
     """
     client = get_client_or_404(current_user, client_id)
-    require_capability(current_user, "delete_clients")
-    client.is_active = request.form.get("active") == "1"
-    if not client.is_active:
-        client.session_token = new_token()
+    set_account_active(client, request.form.get("active") == "1")
     db.commit()
     flash(
         _("%(name)s can sign in again.", name=client.full_name)
@@ -406,11 +437,13 @@ def set_active(client_id: int) -> ResponseReturnValue:
 
 @bp.route("/coach/clients/<int:client_id>/login-details", methods=["POST"])
 @staff_required
+@capability_required("view_clients", "edit_clients")
 def send_login(client_id: int) -> ResponseReturnValue:
     return account_email_action(client_id, "login")
 
 
 @bp.route("/coach/clients/<int:client_id>/password-reset", methods=["POST"])
 @staff_required
+@capability_required("view_clients", "edit_clients")
 def send_reset(client_id: int) -> ResponseReturnValue:
     return account_email_action(client_id, "reset")

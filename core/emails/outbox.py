@@ -78,16 +78,18 @@ def queue_email(
     context: dict[str, Any],
     session: CoachingSession | None = None,
     dedupe_key: str | None = None,
+    to_address: str | None = None,
 ) -> OutboxEmail | None:
     """Render an email for ``to`` and write it to the outbox in the current transaction.
 
+    ``to_address`` sends it elsewhere than ``to.email`` (a new address being confirmed).
     Returns None when the type is switched off, an add-on vetoed it, or an email
     with the same ``dedupe_key`` was already queued. Raises :class:`InvalidAddress`
     for an address that cannot receive mail and ``UnknownEmailType`` for a typo.
     The caller commits.
     """
     kind = get_email_type(email_type)
-    address = normalize_address(to.email)
+    address = normalize_address(to_address or to.email)
     if not type_enabled(kind):
         log.info("email %s to %s not queued: switched off in settings", kind.key, address)
         return None

@@ -18,6 +18,8 @@ CANCELLATION_COACH = "cancellation_coach"
 REMINDER = "reminder"
 WELCOME = "welcome"
 PASSWORD_RESET = "password_reset"  # noqa: S105 (an email type, not a password)
+EMAIL_CHANGE_CONFIRM = "email_change_confirm"
+EMAIL_CHANGE_NOTICE = "email_change_notice"
 
 
 class UnknownEmailType(KeyError):
@@ -89,6 +91,23 @@ def core_email_types() -> list[EmailType]:
             "user",
             _("Reset your {site_name} password"),
             _("A link, valid for two hours, to choose a new password."),
+        ),
+        EmailType(
+            EMAIL_CHANGE_CONFIRM,
+            _("New email address: confirmation"),
+            "user",
+            _("Confirm your new email address for {site_name}"),
+            _(
+                "Sent to the new address when a sign-in email is changed; the change waits for "
+                "it. Switched off, nobody can change a sign-in email."
+            ),
+        ),
+        EmailType(
+            EMAIL_CHANGE_NOTICE,
+            _("New email address: notice to the old one"),
+            "user",
+            _("Your {site_name} sign-in email is being changed"),
+            _("Sent to the current address at the same time, with a link to cancel the change."),
         ),
     ]
 

@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.accounts.access import admin_required, public, staff_required
-from core.accounts.permissions import require_capability
+from core.accounts.permissions import capability_required
 from core.db import db
 from core.emails.models import EmailStatus, OutboxEmail
 from core.emails.notify import send_confirmation as queue_confirmation
@@ -52,9 +52,9 @@ def _back(default: str) -> str:
 
 @bp.route("/sessions/<int:session_id>/emails/confirmation", methods=["POST"])
 @staff_required
+@capability_required("view_sessions", "edit_sessions")
 def send_confirmation(session_id: int) -> ResponseReturnValue:
     """The email panel's button; notifying a client is part of editing sessions."""
-    require_capability(current_user, "edit_sessions")
     session = get_session_or_404(current_user, session_id)
     try:
         sent = queue_confirmation(session, current_user)

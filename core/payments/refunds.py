@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.accounts.access import staff_required
-from core.accounts.permissions import require_capability
+from core.accounts.permissions import capability_required
 from core.db import db
 from core.i18n import money, parse_amount
 from core.payments.models import Payment
@@ -31,12 +31,12 @@ def _back(fallback: str) -> str:
 
 @bp.route("/payments/<int:payment_id>/refund", methods=["POST"])
 @staff_required
+@capability_required("view_sessions", "refund_payments")
 def refund(payment_id: int) -> ResponseReturnValue:
     payment = db.get(Payment, payment_id)
     if payment is None:
         abort(404)
     session = get_session_or_404(current_user, payment.session_id)
-    require_capability(current_user, "refund_payments")
     back = _back(url_for("coach.edit_session", session_id=session.id))
     left = refundable_amount(payment)
     amount = parse_amount(request.form.get("amount"), payment.currency)

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from core.accounts.access import signed_in
 from core.accounts.models import Role
+from core.accounts.permissions import capability_required
 from core.accounts.views import landing_url
 from core.db import db
 from core.payments.models import Receipt
@@ -48,6 +49,7 @@ def _back_url() -> str:
 
 @bp.route("/receipts/<int:session_id>")
 @signed_in
+@capability_required("view_sessions", "view_clients")  # a receipt shows the client's details
 def receipt(session_id: int) -> ResponseReturnValue:
     found = _receipt(session_id)
     refunds = receipt_refunds(found)
@@ -65,6 +67,7 @@ def receipt(session_id: int) -> ResponseReturnValue:
 
 @bp.route("/receipts/<int:session_id>.pdf")
 @signed_in
+@capability_required("view_sessions", "view_clients")
 def receipt_pdf(session_id: int) -> ResponseReturnValue:
     found = _receipt(session_id)
     return Response(

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from core.accounts.access import signed_in
+from core.accounts.permissions import capability_required
 from core.db import db
 from core.sessions.access import can_reach_session
 from core.sessions.documents import document_path
@@ -17,6 +18,7 @@ bp = Blueprint("sessions", __name__)
 
 @bp.route("/documents/<int:document_id>")
 @signed_in
+@capability_required("view_sessions")
 def document(document_id: int) -> ResponseReturnValue:
     doc = db.get(SessionDocument, document_id)
     session = db.get(CoachingSession, doc.session_id) if doc else None

@@ -30,11 +30,20 @@ class PassResult:
         }
 
 
+def outbox_pass(now: datetime | None = None, *, limit: int | None = None) -> DrainResult:
+    """Queue the password resets asked for since the last pass (the "forgot password" form
+    leaves that to the worker), then send due emails (at most ``limit``)."""
+    from core.emails.accounts import send_requested_resets
+
+    send_requested_resets(now)
+    return drain(now, limit=limit)
+
+
 def run_once(now: datetime | None = None, *, limit: int | None = None) -> PassResult:
-    """One pass of all the work: queue due reminders, send due emails (at most ``limit``),
-    then run every active add-on's periodic jobs once."""
+    """One pass of all the work: queue due reminders, then the outbox pass (requested
+    resets, due emails), then run every active add-on's periodic jobs once."""
     from core.worker.jobs import JobRunner
 
     reminders = sweep(now)
-    delivery = drain(now, limit=limit)
+    delivery = outbox_pass(now, limit=limit)
     return PassResult(reminders, delivery, JobRunner().run_due(force=True))

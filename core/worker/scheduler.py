@@ -17,7 +17,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from core.worker.delivery import drain
+from core.worker import outbox_pass
 from core.worker.jobs import JobRunner
 from core.worker.reminders import sweep
 
@@ -46,7 +46,8 @@ def build_scheduler(
     addon_jobs_every: int = 5,
     scheduler_class: type[BaseScheduler] = BlockingScheduler,
 ) -> BaseScheduler:
-    """A scheduler that drains the outbox, sweeps reminders and runs add-ons' due jobs.
+    """A scheduler that drains the outbox (after queueing requested resets), sweeps reminders
+    and runs add-ons' due jobs.
 
     Each job runs once at a time; ``addon_jobs_every`` is how often the dispatcher
     looks for due add-on jobs (their own ``every_seconds`` decides when each runs).
@@ -58,7 +59,7 @@ def build_scheduler(
     start = datetime.now(UTC)
     for job_id, job, seconds in (
         ("reminders", sweep, reminders_every),
-        ("outbox", drain, outbox_every),
+        ("outbox", outbox_pass, outbox_every),
         ("addon-jobs", JobRunner(), addon_jobs_every),
     ):
         scheduler.add_job(

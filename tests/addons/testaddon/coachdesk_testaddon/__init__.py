@@ -74,6 +74,14 @@ def add_note() -> tuple[str, int]:
     return "created", 201
 
 
+@bp.route("/export")
+@api.staff_required
+@api.capability_required("testaddon_export")
+def export() -> str:
+    """A page an add-on capability guards (the capability walk checks it)."""
+    return f"notes: {api.db.query(TestaddonNote).count()}"
+
+
 @bp.route("/signed", methods=["POST"])
 @api.public
 @api.csrf_exempt
