@@ -85,19 +85,27 @@ def test_bad_config_files(tmp_path: Path) -> None:
         load_config(tmp_path, environ={"COACHDESK_CONFIG": str(tmp_path / "missing.toml")})
 
 
-def run_cli(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    environment = (
+#: The ``coachdesk`` command, run from this checkout with the test's interpreter.
+CLI = [sys.executable, "-c", "from core.cli import main; main()"]
+
+
+def cli_environment(tmp_path: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without its COACHDESK_* settings, on instance ``tmp_path``."""
+    return (
         {k: v for k, v in os.environ.items() if not k.startswith("COACHDESK_")}
         | {"COACHDESK_INSTANCE_PATH": str(tmp_path)}
         | (env or {})
     )
+
+
+def run_cli(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from core.cli import main; main()", *args],
+        [*CLI, *args],
         capture_output=True,
         text=True,
-        env=environment,
+        env=cli_environment(tmp_path, env),
         input=input,
         timeout=120,
     )
