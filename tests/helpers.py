@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,3 +54,15 @@ def set_options(app: Flask, **values: Any) -> None:
         for key, value in values.items():
             set_option(key.replace("__", "."), value)
         db.commit()
+
+
+def image_bytes(
+    fmt: str = "PNG", size: tuple[int, int] = (48, 24), mode: str = "RGB", **params: Any
+) -> bytes:
+    """A real, complete image file made with Pillow (``params`` go to ``Image.save``)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    colour = 1 if mode == "1" else (15, 118, 110)
+    Image.new(mode, size, colour).save(out, fmt, **params)
+    return out.getvalue()
