@@ -118,6 +118,9 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
     host = plugins.init_app(app, _core_areas())
+    config_module.check_slugs(
+        app.config["SLUGS"], [(rule.rule, rule.endpoint) for rule in app.url_map.iter_rules()]
+    )
     _register_error_pages(app, too_many_requests)
     _register_page_context(app)
     host.call("register_cli_commands", cli=app.cli)

@@ -87,10 +87,17 @@ def _require_schema() -> None:
 
 
 def _is_empty() -> bool:
-    from core.accounts.models import User
-    from core.db import db
+    """Whether the database has no user yet, read in a transaction of its own.
 
-    return not db.scalar(select(func.count()).select_from(User))
+    On SQLite every transaction holds the write lock (``BEGIN IMMEDIATE``): a read
+    left open in the command's session would make the command's next connection wait
+    for itself until "database is locked" (``run --demo`` on a filled database did).
+    """
+    from core.accounts.models import User
+    from core.db import get_database
+
+    with get_database().sessionmaker() as session:
+        return not session.scalar(select(func.count()).select_from(User))
 
 
 # -- run ---------------------------------------------------------------------

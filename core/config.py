@@ -6,13 +6,19 @@ instead of a traceback halfway through a request.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import secrets
+import tempfile
 import tomllib
+from collections.abc import Iterable, Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -27,6 +33,16 @@ DEFAULT_SLUGS: dict[str, str] = {
     "my_clients": "mes-clients",
     "calendar": "calendrier-seances",
 }
+#: The blueprint serving each slug's pages: any other page under a slug collides with it.
+SLUG_BLUEPRINTS: dict[str, str] = {
+    "login": "accounts",
+    "client_area": "clientarea",
+    "coach_home": "coach",
+    "my_clients": "coach",
+    "calendar": "coach",
+}
+#: One URL path segment that needs no escaping (letters of any script, digits, - _ . ~).
+SLUG = re.compile(r"[\w-][\w.~-]*")
 
 # name -> (default, kind). Kinds drive parsing of environment strings.
 OPTIONS: dict[str, tuple[Any, str]] = {
@@ -34,18 +50,21 @@ OPTIONS: dict[str, tuple[Any, str]] = {
     "secret_key": (None, "str"),  # default: generated into the instance folder
     "base_url": ("http://127.0.0.1:5000", "url"),
     "smtp_url": ("smtp://127.0.0.1:25", "smtp"),
-    "mail_from": ("Coachdesk <no-reply@localhost>", "str"),
-    "ratelimit_storage_url": ("memory://", "str"),
-    "login_rate_limit": ("10 per minute;50 per hour", "str"),
+    "mail_from": ("Coachdesk <no-reply@localhost>", "address"),
+    "ratelimit_storage_url": ("memory://", "ratelimit_storage"),
+    "login_rate_limit": ("10 per minute;50 per hour", "rate_limits"),
     "storage_path": (None, "str"),  # default: <instance>/storage
-    "themes_path": (None, "str"),  # extra folder of themes, searched before the bundled ones
+    "themes_path": (None, "folder"),  # extra folder of themes, searched before the bundled ones
     "proxy_fix": (False, "bool"),  # trust X-Forwarded-* from one reverse proxy
-    "default_locale": ("en", "str"),
-    "max_upload_mb": (10, "int"),
-    "log_level": ("INFO", "str"),
+    "default_locale": ("en", "locale"),
+    "max_upload_mb": (10, "megabytes"),
+    "log_level": ("INFO", "log_level"),
 }
 
 SMTP_SCHEMES = {"smtp", "smtp+starttls", "smtps"}
+#: Rate-limit counters: in this process, or in Redis (shared by every process).
+RATELIMIT_SCHEMES = {"memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"}
+MAX_UPLOAD_MB_RANGE = (1, 1024)
 
 
 class ConfigError(Exception):
@@ -62,11 +81,10 @@ def _parse(name: str, raw: Any, kind: str) -> Any:
         if text in {"0", "false", "no", "off", ""}:
             return False
         raise ConfigError(f"{name} must be true or false, not {raw!r}")
-    if kind == "int":
-        try:
-            return int(raw)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if kind == "megabytes":
+        if isinstance(raw, bool) or not re.fullmatch(r"\s*-?\d+\s*", str(raw)):
+            raise ConfigError(f"{name} must be a whole number, not {raw!r}")
+        return _check_size(name, int(raw))
     if raw is None:
         return None
     text = str(raw).strip()
@@ -85,7 +103,95 @@ def _parse(name: str, raw: Any, kind: str) -> Any:
                 f"or smtps://user:pass@host:465, not {text!r}"
             )
         return text
+    checks = {
+        "address": _address,
+        "ratelimit_storage": _ratelimit_storage,
+        "rate_limits": _rate_limits,
+        "folder": _folder,
+        "locale": _locale,
+        "log_level": _log_level,
+    }
+    return checks[kind](name, text) if kind in checks else text
+
+
+def _address(name: str, text: str) -> str:
+    if "@" not in parseaddr(text)[1]:
+        raise ConfigError(f"{name} must be an address such as Name <sender@example.org>")
     return text
+
+
+def without_password(url: str) -> str:
+    """``url`` as it may be printed: any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(":" + parts.password + "@", ":***@")).geturl()
+
+
+def _ratelimit_storage(name: str, text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in RATELIMIT_SCHEMES or (
+        parts.scheme != "memory" and not (parts.netloc or parts.path.strip("/"))
+    ):
+        raise ConfigError(
+            f"{name} must be memory:// or a Redis URL such as redis://host:6379/0 "
+            f"(rediss://, redis+unix://, redis+sentinel://), not {without_password(text)!r}"
+        )
+    return text
+
+
+def _rate_limits(name: str, text: str) -> str:
+    """Limits such as ``10 per minute;50 per hour`` (Flask-Limiter would skip a bad one)."""
+    try:
+        items = parse_many(text)
+    except ValueError:
+        items = []
+    if not items or any(item.amount < 1 for item in items):
+        raise ConfigError(
+            f"{name} must be limits such as '10 per minute;50 per hour', not {text!r}"
+        )
+    return text
+
+
+def _folder(name: str, text: str) -> str:
+    if not Path(text).is_dir():
+        raise ConfigError(f"{name} {text!r} is not a folder")
+    return text
+
+
+def _locale(name: str, text: str) -> str:
+    from core.i18n import LANGUAGES  # imported late: it needs the app's modules
+
+    if text not in LANGUAGES:
+        raise ConfigError(f"{name} must be one of {', '.join(LANGUAGES)}, not {text!r}")
+    return text
+
+
+def _log_level(name: str, text: str) -> str:
+    levels = [n for n in logging.getLevelNamesMapping() if n not in ("WARN", "FATAL")]
+    if text.upper() not in levels:
+        raise ConfigError(f"{name} must be one of {', '.join(levels)}, not {text!r}")
+    return text.upper()
+
+
+def _check_size(name: str, value: int) -> int:
+    low, high = MAX_UPLOAD_MB_RANGE
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high} (megabytes), not {value}")
+    return value
+
+
+def _writable_folder(name: str, path: Path) -> Path:
+    """Create ``path`` if needed and prove the process can write files there."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{name} {str(path)!r} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{name} {str(path)!r} cannot be used: {exc.strerror or exc}") from None
+    return path
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -100,6 +206,44 @@ def _read_file(path: Path) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"config file {path} has unknown setting(s): {', '.join(unknown)}")
     return data
+
+
+def _slugs(table: Any, env: Mapping[str, str]) -> dict[str, str]:
+    """The front-page slugs: defaults < ``[slugs]`` table < ``COACHDESK_SLUG_*``; all distinct."""
+    if not isinstance(table, dict):
+        raise ConfigError('slugs must be a table: [slugs] then lines such as login = "sign-in"')
+    slugs = dict(DEFAULT_SLUGS)
+    for key, value in table.items():
+        if key not in DEFAULT_SLUGS:
+            raise ConfigError(f"unknown slug {key!r}; known: {', '.join(DEFAULT_SLUGS)}")
+        if not isinstance(value, str):
+            raise ConfigError(f"slug {key} must be a string, not {value!r}")
+        slugs[key] = value.strip("/")
+    for key in DEFAULT_SLUGS:
+        env_name = f"COACHDESK_SLUG_{key.upper()}"
+        if env_name in env:
+            slugs[key] = env[env_name].strip("/")
+    owners: dict[str, str] = {}
+    for key, slug in slugs.items():
+        if not SLUG.fullmatch(slug) or slug in (".", ".."):
+            raise ConfigError(
+                f"slug {key} must be one non-empty path segment of letters, digits, - _ . ~ "
+                f"(no / or spaces), not {slug!r}"
+            )
+        if slug in owners:
+            raise ConfigError(f"slugs {owners[slug]} and {key} are both {slug!r}")
+        owners[slug] = key
+    return slugs
+
+
+def check_slugs(slugs: Mapping[str, str], rules: Iterable[tuple[str, str]]) -> None:
+    """Refuse a slug that another page already starts with (``rules``: (path, endpoint) pairs)."""
+    pages = [(path.lstrip("/").split("/", 1)[0], path, endpoint) for path, endpoint in rules]
+    for key, slug in slugs.items():
+        for segment, path, endpoint in pages:
+            blueprint = endpoint.split(".", 1)[0] if "." in endpoint else None
+            if segment == slug and blueprint != SLUG_BLUEPRINTS[key]:
+                raise ConfigError(f"slug {key} {slug!r} is taken by the page {path}")
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -138,26 +282,20 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         from_file = _read_file(file_path)
 
     values: dict[str, Any] = {}
+    labels: dict[str, str] = {}  # the name the operator wrote, for error lines
     for name, (default, kind) in OPTIONS.items():
         env_name = f"COACHDESK_{name.upper()}"
         if env_name in env:
             values[name] = _parse(env_name, env[env_name], kind)
+            labels[name] = env_name
         elif name in from_file:
             values[name] = _parse(name, from_file[name], kind)
+            labels[name] = name
         else:
             values[name] = default
+            labels[name] = name
 
-    slugs = dict(DEFAULT_SLUGS)
-    slugs.update({k: str(v).strip("/") for k, v in from_file.get("slugs", {}).items()})
-    for key in DEFAULT_SLUGS:
-        env_name = f"COACHDESK_SLUG_{key.upper()}"
-        if env_name in env:
-            slugs[key] = env[env_name].strip("/")
-    for key, slug in slugs.items():
-        if key not in DEFAULT_SLUGS:
-            raise ConfigError(f"unknown slug {key!r}; known: {', '.join(DEFAULT_SLUGS)}")
-        if not slug or "/" in slug:
-            raise ConfigError(f"slug {key} must be one non-empty path segment, not {slug!r}")
+    slugs = _slugs(from_file.get("slugs", {}), env)
 
     database_url = values["database_url"] or f"sqlite:///{instance_path / 'coachdesk.sqlite3'}"
     try:
@@ -174,7 +312,9 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
             f"database URL must use postgresql+psycopg://, not {parsed.drivername}://"
         )
 
-    storage = Path(values["storage_path"] or instance_path / "storage")
+    storage = _writable_folder(
+        labels["storage_path"], Path(values["storage_path"] or instance_path / "storage")
+    )
     base_url = values["base_url"]
     return {
         "DATABASE_URL": database_url,
@@ -190,7 +330,7 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "BABEL_DEFAULT_LOCALE": values["default_locale"],
         "MAX_UPLOAD_MB": values["max_upload_mb"],
         "MAX_CONTENT_LENGTH": (values["max_upload_mb"] * 5 + 1) * 1024 * 1024,
-        "LOG_LEVEL": values["log_level"].upper(),
+        "LOG_LEVEL": values["log_level"],
         "SLUGS": slugs,
         "PREFERRED_URL_SCHEME": urlsplit(base_url).scheme,
         # Cookies: never readable from scripts, not sent cross-site, HTTPS-only when served so.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,3 +76,15 @@ def chart_rows(figure: Any) -> list[list[str]]:
         for row in figure.iter("tr")
         if row.find("th[@scope='row']") is not None
     ]
+
+
+def image_bytes(
+    fmt: str = "PNG", size: tuple[int, int] = (48, 24), mode: str = "RGB", **params: Any
+) -> bytes:
+    """A real, complete image file made with Pillow (``params`` go to ``Image.save``)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    colour = 1 if mode == "1" else (15, 118, 110)
+    Image.new(mode, size, colour).save(out, fmt, **params)
+    return out.getvalue()

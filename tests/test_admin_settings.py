@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from collections.abc import Callable
@@ -10,12 +11,14 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from pypdf import PdfReader
 
 from core.accounts.models import Role
 from tests.conftest import post
-from tests.helpers import option, set_options, upload
+from tests.helpers import image_bytes, option, set_options, upload
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_bytes("PNG")
+FAKE_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # starts like a PNG, is not one
 SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
     b'<rect width="10" height="10"/></svg>'
@@ -116,7 +119,24 @@ def test_style_colours_are_validated_and_applied_to_every_page(admin: Any, app: 
 @pytest.mark.parametrize(
     ("data", "filename", "message"),
     [
-        (b"GIF89a not allowed", "logo.png", "The logo must be a PNG, JPEG or SVG image."),
+        (b"GIF89a not allowed", "logo.png", "The logo must be a PNG, JPEG, WebP or SVG image."),
+        (FAKE_PNG, "logo.png", "The logo must be a PNG, JPEG, WebP or SVG image."),
+        (PNG[:-30], "cut.png", "This image is damaged or incomplete"),
+        (
+            image_bytes("PNG", (15000, 15000), mode="1"),
+            "huge.png",
+            "The image has too many pixels; at most 4000 × 4000 are accepted.",
+        ),
+        (
+            image_bytes("PNG", (4500, 300), mode="1"),
+            "wide.png",
+            "The image is 4500 × 300 pixels; at most 4000 × 4000 are accepted.",
+        ),
+        (
+            SVG.replace(b"<rect", b'<image href="data:image/png;base64,iVBORw0KGgoAAAA="/><rect'),
+            "l.svg",
+            "has scripts or external references",
+        ),
         (
             SVG.replace(b"<rect", b"<script>alert(1)</script><rect"),
             "l.svg",
@@ -127,7 +147,7 @@ def test_style_colours_are_validated_and_applied_to_every_page(admin: Any, app: 
             "l.svg",
             "has scripts or external references",
         ),
-        (PNG + b"\x00" * (2 * 1024 * 1024), "big.png", "The logo is larger than 2 MB."),
+        (FAKE_PNG + b"\x00" * (2 * 1024 * 1024), "big.png", "The logo is larger than 2 MB."),
         (b"", "empty.png", "The file is empty."),
     ],
 )
@@ -165,8 +185,24 @@ def test_style_logo_is_served_replaced_and_removed(admin: Any, app: Flask) -> No
     replaced = upload(app, admin, "/admin/settings/style", {"logo": (io.BytesIO(PNG), "logo.png")})
     assert replaced.status_code == 302
     assert visitor.get(f"/branding/{name}").status_code == 404  # the old file is gone
+    assert not (Path(app.config["STORAGE_PATH"]) / "branding" / name).exists()
     assert post(app, admin, "/admin/settings/style", {"remove_logo": "y"}).status_code == 302
     assert option(app, "style.logo") == ""
+
+
+def test_style_logo_may_be_webp_or_an_svg_with_a_checked_embedded_image(
+    admin: Any, app: Flask
+) -> None:
+    webp = image_bytes("WEBP")
+    saved = upload(app, admin, "/admin/settings/style", {"logo": (io.BytesIO(webp), "l.webp")})
+    assert saved.status_code == 302
+    served = app.test_client().get(f"/branding/{option(app, 'style.logo')}")
+    assert served.mimetype == "image/webp" and served.data == webp
+    embedded = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    svg = SVG.replace(b"<rect", f'<image href="{embedded}"/><rect'.encode())
+    saved = upload(app, admin, "/admin/settings/style", {"login_logo": (io.BytesIO(svg), "l.svg")})
+    assert saved.status_code == 302
+    assert option(app, "style.login_logo").endswith(".svg")
 
 
 def test_permissions_are_saved_and_take_effect(admin: Any, app: Flask) -> None:
@@ -225,6 +261,48 @@ def test_receipt_logo_accepts_png_or_jpeg_only(admin: Any, app: Flask) -> None:
     path = Path(option(app, "receipts.logo"))
     assert path.is_absolute() and path.read_bytes() == PNG  # what the receipt renderer reads
     assert option(app, "receipts.business_name") == "Forme SARL"
+
+
+def test_replacing_the_receipt_logo_keeps_the_one_earlier_receipts_print(
+    admin: Any, app: Flask, as_role: Callable[..., Any], make_user: Callable[..., Any]
+) -> None:
+    from tests.test_clientarea_pages import add_session
+    from tests.test_receipts_issue import PAST
+
+    first, second = image_bytes("PNG", (60, 20)), image_bytes("JPEG", (60, 20))
+
+    def receipt_logo(data: bytes, name: str) -> Path:
+        form = {**general(), "receipt_logo": (io.BytesIO(data), name)}
+        assert upload(app, admin, "/admin/settings/general", form).status_code == 302
+        return Path(option(app, "receipts.logo"))
+
+    def inlined(data: bytes, kind: str) -> str:
+        return f"data:image/{kind};base64,{base64.b64encode(data).decode()}"
+
+    first_path = receipt_logo(first, "first.png")
+    # The same image as the site logo shares the file; dropping it there keeps it for receipts.
+    upload(app, admin, "/admin/settings/style", {"logo": (io.BytesIO(first), "logo.png")})
+    assert option(app, "style.logo") == first_path.name
+    assert post(app, admin, "/admin/settings/style", {"remove_logo": "y"}).status_code == 302
+    assert first_path.read_bytes() == first
+
+    browser, client = as_role(Role.CLIENT)
+    coach = make_user(Role.COACH)
+    early = add_session(app, client, coach, starts_at=PAST, paid=True)
+    assert inlined(first, "png") in browser.get(f"/receipts/{early}").get_data(as_text=True)
+
+    second_path = receipt_logo(second, "second.jpg")
+    assert second_path != first_path
+    assert first_path.read_bytes() == first  # the issued receipt still prints it
+    late = add_session(app, client, coach, starts_at=PAST, paid=True)
+    assert inlined(first, "png") in browser.get(f"/receipts/{early}").get_data(as_text=True)
+    assert inlined(second, "jpeg") in browser.get(f"/receipts/{late}").get_data(as_text=True)
+    assert PdfReader(io.BytesIO(browser.get(f"/receipts/{early}.pdf").data)).pages[0].images
+
+    form = {**general(), "remove_receipt_logo": "y"}
+    assert post(app, admin, "/admin/settings/general", form).status_code == 302
+    assert option(app, "receipts.logo") == ""
+    assert first_path.exists() and second_path.exists()
 
 
 def test_coach_without_create_clients_cannot_add_a_client(

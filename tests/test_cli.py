@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 
-from tests.test_config import run_cli
+from core.testing.plugin import free_port
+from tests.test_config import CLI, cli_environment, run_cli
 
 
 @pytest.fixture
@@ -92,3 +96,37 @@ def test_commands_refuse_a_database_that_was_never_migrated(instance: Path) -> N
     result = run_cli(instance, "themes", "list")
     assert result.returncode == 1
     assert "coachdesk db upgrade" in result.stderr
+
+
+def _serve_demo(instance: Path, port: int, within: float) -> float:
+    """Start ``coachdesk run --demo``; return the seconds until the sign-in page answers; stop."""
+    env = cli_environment(instance)
+    log = instance / f"run-{port}.log"
+    started = time.monotonic()
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*CLI, "run", "--demo", "--port", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        while time.monotonic() - started < within:
+            if process.poll() is not None:
+                pytest.fail(f"coachdesk run --demo exited:\n{log.read_text()}")
+            try:
+                with urlopen(f"http://127.0.0.1:{port}/connexion", timeout=2) as page:
+                    assert page.status == 200
+                    return time.monotonic() - started
+            except OSError:
+                time.sleep(0.2)
+        pytest.fail(f"not serving after {within} s:\n{log.read_text()}")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_run_demo_starts_again_at_once_on_a_filled_database(instance: Path) -> None:
+    """The second start finds the demo already there and serves at once (no lock wait)."""
+    _serve_demo(instance, free_port(), within=120)
+    assert _serve_demo(instance, free_port(), within=15) < 15

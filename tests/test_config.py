@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import ConfigError, load_config
+from core.config import ConfigError, check_slugs, load_config
+from core.testing.plugin import free_port
 
 
 def test_defaults_use_sqlite_in_the_instance_folder_and_generate_a_secret(tmp_path: Path) -> None:
@@ -65,6 +66,21 @@ def test_file_then_environment_override(tmp_path: Path) -> None:
         ({"COACHDESK_MAX_UPLOAD_MB": "ten"}, "whole number"),
         ({"COACHDESK_PROXY_FIX": "maybe"}, "true or false"),
         ({"COACHDESK_SLUG_LOGIN": "a/b"}, "one non-empty path segment"),
+        ({"COACHDESK_SLUG_LOGIN": "sign in"}, "slug login must be one non-empty path segment"),
+        ({"COACHDESK_SLUG_LOGIN": "<int:x>"}, "slug login must be one non-empty path segment"),
+        ({"COACHDESK_SLUG_CALENDAR": "mes-clients"}, "slugs my_clients and calendar are both"),
+        ({"COACHDESK_LOG_LEVEL": "LOUD"}, "COACHDESK_LOG_LEVEL must be one of CRITICAL, ERROR"),
+        ({"COACHDESK_MAX_UPLOAD_MB": "-1"}, "COACHDESK_MAX_UPLOAD_MB must be between 1 and"),
+        ({"COACHDESK_MAX_UPLOAD_MB": "0"}, "between 1 and 1024"),
+        ({"COACHDESK_MAX_UPLOAD_MB": "2.5"}, "whole number"),
+        ({"COACHDESK_RATELIMIT_STORAGE_URL": "memcached://h:11211"}, "memory:// or a Redis URL"),
+        ({"COACHDESK_RATELIMIT_STORAGE_URL": "127.0.0.1:6379"}, "memory:// or a Redis URL"),
+        ({"COACHDESK_RATELIMIT_STORAGE_URL": "reds://:hunter2@h/0"}, r"not 'reds://:\*\*\*@h/0'"),
+        ({"COACHDESK_LOGIN_RATE_LIMIT": "10 per fortnight"}, "COACHDESK_LOGIN_RATE_LIMIT must be"),
+        ({"COACHDESK_LOGIN_RATE_LIMIT": "0 per minute"}, "limits such as"),
+        ({"COACHDESK_DEFAULT_LOCALE": "de"}, "COACHDESK_DEFAULT_LOCALE must be one of en, fr"),
+        ({"COACHDESK_THEMES_PATH": "/nonexistent/themes"}, "is not a folder"),
+        ({"COACHDESK_MAIL_FROM": "no-reply"}, "COACHDESK_MAIL_FROM must be an address"),
     ],
 )
 def test_bad_values_raise_one_clear_error(
@@ -72,6 +88,61 @@ def test_bad_values_raise_one_clear_error(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(tmp_path, environ=environ)
+
+
+def test_log_level_and_limits_are_normalised(tmp_path: Path) -> None:
+    config = load_config(
+        tmp_path,
+        environ={"COACHDESK_LOG_LEVEL": "debug", "COACHDESK_LOGIN_RATE_LIMIT": "3/minute"},
+    )
+    assert config["LOG_LEVEL"] == "DEBUG"
+    assert config["LOGIN_RATE_LIMIT"] == "3/minute"
+
+
+def test_storage_path_is_created_and_must_be_writable(tmp_path: Path) -> None:
+    storage = tmp_path / "deep" / "storage"
+    config = load_config(tmp_path, environ={"COACHDESK_STORAGE_PATH": str(storage)})
+    assert config["STORAGE_PATH"] == storage and storage.is_dir()
+    assert list(storage.iterdir()) == []  # the write probe is gone
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    with pytest.raises(ConfigError, match=r"COACHDESK_STORAGE_PATH .*a-file' is a file"):
+        load_config(tmp_path, environ={"COACHDESK_STORAGE_PATH": str(a_file)})
+    with pytest.raises(ConfigError, match=r"storage_path .*cannot be used: Not a directory"):
+        (tmp_path / "coachdesk.toml").write_text(f'storage_path = "{a_file}/storage"\n')
+        load_config(tmp_path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('slugs = "sign-in"\n', "slugs must be a table"),
+        ("[slugs]\nlogin = 3\n", "slug login must be a string"),
+        ('[slugs]\nsignin = "x"\n', "unknown slug 'signin'"),
+        ('[slugs]\nlogin = "a?b"\n', "slug login must be one non-empty path segment"),
+        ('[slugs]\nlogin = ".."\n', "slug login must be one non-empty path segment"),
+        ('[slugs]\nlogin = "calendrier-seances"\n', "slugs login and calendar are both"),
+        ('log_level = "verbose"\n', "log_level must be one of"),
+        ("max_upload_mb = -5\n", "max_upload_mb must be between 1 and 1024"),
+        ("max_upload_mb = true\n", "max_upload_mb must be a whole number"),
+        ('login_rate_limit = "many"\n', "login_rate_limit must be limits"),
+    ],
+)
+def test_bad_values_in_the_config_file(tmp_path: Path, toml: str, message: str) -> None:
+    (tmp_path / "coachdesk.toml").write_text(toml)
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path, environ={})
+
+
+def test_a_slug_may_not_take_another_pages_path() -> None:
+    rules = [("/admin/", "admin.dashboard"), ("/static/<path:f>", "static"), ("/x", "coach.x")]
+    check_slugs({"my_clients": "x", "login": "connexion"}, rules)  # coach's own page: fine
+    with pytest.raises(ConfigError, match="slug login 'admin' is taken by the page /admin/"):
+        check_slugs({"login": "admin"}, rules)
+    with pytest.raises(ConfigError, match="slug calendar 'static' is taken"):
+        check_slugs({"calendar": "static"}, rules)
+    with pytest.raises(ConfigError, match="slug login 'x' is taken by the page /x"):
+        check_slugs({"login": "x"}, rules)
 
 
 def test_bad_config_files(tmp_path: Path) -> None:
@@ -85,19 +156,27 @@ def test_bad_config_files(tmp_path: Path) -> None:
         load_config(tmp_path, environ={"COACHDESK_CONFIG": str(tmp_path / "missing.toml")})
 
 
-def run_cli(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    environment = (
+#: The ``coachdesk`` command, run from this checkout with the test's interpreter.
+CLI = [sys.executable, "-c", "from core.cli import main; main()"]
+
+
+def cli_environment(tmp_path: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without its COACHDESK_* settings, on instance ``tmp_path``."""
+    return (
         {k: v for k, v in os.environ.items() if not k.startswith("COACHDESK_")}
         | {"COACHDESK_INSTANCE_PATH": str(tmp_path)}
         | (env or {})
     )
+
+
+def run_cli(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from core.cli import main; main()", *args],
+        [*CLI, *args],
         capture_output=True,
         text=True,
-        env=environment,
+        env=cli_environment(tmp_path, env),
         input=input,
         timeout=120,
     )
@@ -123,3 +202,51 @@ def test_cli_reports_configuration_problems_in_one_line(
     assert len(lines) == 1, result.stderr
     assert expected in lines[0]
     assert "Traceback" not in result.stderr
+
+
+#: (environment, what the one line says). Each stops a start at once; between them they
+#: go through the three long-running commands (a process start costs seconds).
+BAD_SETTINGS = [
+    ({"COACHDESK_LOG_LEVEL": "LOUD"}, "COACHDESK_LOG_LEVEL must be one of"),
+    ({"COACHDESK_SLUG_LOGIN": "mes-clients"}, "slugs login and my_clients are both"),
+    ({"COACHDESK_SLUG_CLIENT_AREA": "admin"}, "slug client_area 'admin' is taken by the page"),
+    ({"COACHDESK_SLUG_CALENDAR": "premium"}, "slug calendar 'premium' is taken by the page"),
+    ({"COACHDESK_RATELIMIT_STORAGE_URL": "memcached://127.0.0.1"}, "memory:// or a Redis URL"),
+    ({"COACHDESK_LOGIN_RATE_LIMIT": "10 per fortnight"}, "COACHDESK_LOGIN_RATE_LIMIT must be"),
+    ({"COACHDESK_MAX_UPLOAD_MB": "-10"}, "COACHDESK_MAX_UPLOAD_MB must be between 1 and 1024"),
+    ({"COACHDESK_STORAGE_PATH": "/dev/null/storage"}, "COACHDESK_STORAGE_PATH '/dev/null/storage'"),
+    ({"COACHDESK_RATELIMIT_STORAGE_URL": "redis://"}, "cannot reach Redis at redis://127.0.0.1:"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "env", "expected"),
+    [(("run", "init", "worker")[i % 3], *case) for i, case in enumerate(BAD_SETTINGS)],
+)
+def test_a_bad_setting_stops_run_init_and_worker_in_one_line(
+    tmp_path: Path, command: str, env: dict[str, str], expected: str
+) -> None:
+    if env.get("COACHDESK_RATELIMIT_STORAGE_URL") == "redis://":  # nothing listens there
+        env = {"COACHDESK_RATELIMIT_STORAGE_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    result = run_cli(tmp_path, command, env=env, input="")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("coachdesk: configuration error: ")
+    assert expected in lines[0]
+
+
+def test_a_failing_rate_limit_store_refuses_the_sign_in(app, make_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Attempts that cannot be counted are refused, never let through unlimited."""
+    from core.accounts.models import Role
+    from core.extensions import get_limiter
+    from tests.conftest import login
+
+    user = make_user(Role.CLIENT)
+
+    def store_down(*_args: object, **_kwargs: object) -> int:
+        raise ConnectionError("rate-limit store down")
+
+    monkeypatch.setattr(get_limiter(app).storage, "incr", store_down)
+    with pytest.raises(ConnectionError):
+        login(app, app.test_client(), user)

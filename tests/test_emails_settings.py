@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 
 from core.db import db, utcnow
@@ -12,11 +13,11 @@ from core.emails.models import OutboxEmail
 from core.emails.options import cron_token
 from core.settings import get_option
 from tests.conftest import free_port, post
-from tests.helpers import option, set_options, upload
+from tests.helpers import image_bytes, option, set_options, upload
 from tests.test_emails_support import add_session, outbox, smtp_url, work
 
 URL = "/admin/settings/emails"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_bytes("PNG")
 
 
 def _form(**overrides: object) -> dict[str, object]:
@@ -108,6 +109,70 @@ def test_logo_upload_is_served_and_used(app: Flask, as_role, client) -> None:
     served = client.get(logo_url.removeprefix(app.config["BASE_URL"]))
     assert served.status_code == 200 and served.data == PNG
     assert client.get("/emails/logo/../secret_key").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "The logo must be a PNG, JPEG or GIF image."),
+        (PNG[: len(PNG) // 2], "This image is damaged or incomplete"),
+        (image_bytes("PNG", (15000, 15000), mode="1"), "The image has too many pixels"),
+        (image_bytes("PNG", (5000, 20), mode="1"), "The image is 5000 × 20 pixels"),
+        (image_bytes("WEBP"), "The logo must be a PNG, JPEG or GIF image."),
+    ],
+)
+def test_a_logo_that_is_not_a_usable_image_is_refused(
+    app: Flask, as_role, data: bytes, message: str
+) -> None:
+    admin, _ = as_role("admin")
+    response = upload(app, admin, URL, {**_form(), "logo_file": (io.BytesIO(data), "logo.png")})
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert option(app, "emails.logo_url") == ""
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("sender_name", "Studio Zen\r\nBcc: everyone@example.org", "Keep this on one line"),
+        ("sender_name", "Studio\tZen", "Keep this on one line"),
+        ("sender_name", "Z" * 101, "Field cannot be longer than 100 characters."),
+        ("type_reminder_subject", "Tomorrow\nBcc: x@example.org", "Keep this on one line"),
+        ("type_reminder_subject", "Hi {site_name:>300000000}", "Write placeholders bare"),
+        ("type_reminder_subject", "Hi {site_name!r}", "such as {site_name}: nothing may follow"),
+        ("type_reminder_subject", "Hi {session_date:{site_name}}", "Write placeholders bare"),
+        ("type_reminder_subject", "S" * 201, "Field cannot be longer than 200 characters."),
+    ],
+)
+def test_sender_name_and_subjects_are_one_bounded_line_with_bare_placeholders(
+    app: Flask, as_role, field: str, value: str, message: str
+) -> None:
+    admin, _ = as_role("admin")
+    response = post(app, admin, URL, _form(**{field: value}))
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert option(app, "emails.sender_name") == ""
+    assert option(app, "emails.types") == {}
+
+
+def test_stored_format_specs_are_printed_never_evaluated(app: Flask, make_user, mailbox) -> None:
+    """Rows saved before the check (or by an add-on) cannot make a 300 MB subject."""
+    subject = "{site_name:>300000000} {session_title!r} {recipient.password_hash} {site_name}"
+    set_options(
+        app,
+        general__site_name="Studio\nZen",
+        emails__sender_name="Anna\r\nBcc: everyone@example.org",
+        emails__types={"reminder": {"enabled": True, "subject": subject}},
+    )
+    coach, client = make_user("coach"), make_user("client")
+    add_session(app, coach.id, client.id, starts_at=utcnow() + timedelta(hours=11))
+    assert work(app).delivery.sent == 1
+    (message,) = mailbox.messages
+    assert message["Subject"] == (
+        "{site_name:>300000000} {session_title!r} {recipient.password_hash} Studio Zen"
+    )
+    assert message["From"].addresses[0].display_name == "Anna Bcc: everyone@example.org"
+    assert message["Bcc"] is None
 
 
 def test_cron_url_does_one_pass_and_its_token_can_be_regenerated(

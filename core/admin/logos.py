@@ -1,14 +1,20 @@
 """Uploaded images (site logo, sign-in logo, receipt logo): checked by content, stored, served.
 
-Files live in the instance storage under random names; an option holds the name
-(or, for receipts, the absolute path the PDF renderer reads). Only the images
-that options currently point to are served, by a public route.
+Raster images are decoded in full before they are accepted (:mod:`core.images`);
+SVG (site logos only) must be a self-contained drawing: no DTD, script, event
+handler, foreign content or external reference, and it is served under a CSP that
+forbids everything else. Files are named by their content, so a name always means
+the same bytes; an option holds the name (or, for receipts, the absolute path the
+PDF renderer reads). Only the images that options currently point to are served.
+Replacing an image never removes a file an issued receipt prints (receipts freeze
+the path), nor one another option still uses.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,26 +24,25 @@ from flask import Blueprint, abort, current_app, send_from_directory, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.file import FileField
+from sqlalchemy import select
 from wtforms import Field
 from wtforms.validators import ValidationError
 
 from core.accounts.access import public
 from core.admin.blueprint import bp
+from core.db import db
+from core.images import CONTENT_TYPES, ImageError, raster_kind, store
+from core.payments.models import Receipt
 from core.settings import get_option, set_option
 
 LOGO_MAX_BYTES = 2 * 1024 * 1024
-STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|svg)$")
-CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "svg": "image/svg+xml"}
+STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|webp|svg)$")
 SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
 #: Options whose image the public route serves.
 SERVED_OPTIONS = ("style.logo", "style.login_logo", "receipts.logo")
 
 branding = Blueprint("branding", __name__)
 bp.record_once(lambda state: state.app.register_blueprint(branding))
-
-
-class LogoError(ValueError):
-    """The uploaded image is refused; the message is for the site owner."""
 
 
 def _safe_svg(data: bytes) -> bool:
@@ -62,39 +67,47 @@ def _safe_svg(data: bytes) -> bool:
             local = name.rsplit("}", 1)[-1].lower()
             if local.startswith("on"):
                 return False
-            if local == "href" and not value.startswith(("#", "data:image/")):
+            if local == "href" and not (value.startswith("#") or _safe_embedded(value)):
                 return False
     return True
 
 
+def _safe_embedded(uri: str) -> bool:
+    """A ``data:`` raster image that passes the same checks as an uploaded one."""
+    head, _comma, payload = uri.partition(",")
+    if not head.startswith("data:image/") or not head.endswith(";base64"):
+        return False
+    try:
+        data = base64.b64decode("".join(payload.split()), validate=True)
+        raster_kind(data, ("png", "jpg", "webp", "gif"))
+    except (binascii.Error, ImageError):
+        return False
+    return True
+
+
 def image_kind(data: bytes, allowed: Iterable[str]) -> str:
-    """'png', 'jpg' or 'svg' from the bytes themselves (never the name). Raises LogoError."""
+    """'png', 'jpg', 'webp' or 'svg' from the bytes themselves (never the name).
+
+    Raises :class:`ImageError`.
+    """
     allowed = tuple(allowed)
-    kind = None
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        kind = "png"
-    elif data.startswith(b"\xff\xd8\xff"):
-        kind = "jpg"
-    elif b"<svg" in data[:4096].lower() and "svg" in allowed:
+    text_like = data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")  # rasters start in binary
+    if "svg" in allowed and text_like and b"<svg" in data[:4096].lower():
         if not _safe_svg(data):
-            raise LogoError(
+            raise ImageError(
                 _("This SVG has scripts or external references; export it as a plain image.")
             )
-        kind = "svg"
-    if kind not in allowed:
-        if "svg" in allowed:
-            raise LogoError(_("The logo must be a PNG, JPEG or SVG image."))
-        raise LogoError(_("The logo must be a PNG or JPEG image."))
-    return kind
+        return "svg"
+    return raster_kind(data, allowed)
 
 
 def read_logo(stream: Any, allowed: Iterable[str]) -> tuple[bytes, str]:
-    """The upload's bytes and kind, within the size limit. Raises LogoError."""
+    """The upload's bytes and kind, within the size limit. Raises :class:`ImageError`."""
     data = stream.read(LOGO_MAX_BYTES + 1)
     if not data:
-        raise LogoError(_("The file is empty."))
+        raise ImageError(_("The file is empty."))
     if len(data) > LOGO_MAX_BYTES:
-        raise LogoError(_("The logo is larger than %(mb)s MB.", mb=LOGO_MAX_BYTES // 2**20))
+        raise ImageError(_("The logo is larger than %(mb)s MB.", mb=LOGO_MAX_BYTES // 2**20))
     return data, image_kind(data, allowed)
 
 
@@ -122,7 +135,7 @@ def logo_field(label: Any, description: Any, kinds: tuple[str, ...]) -> FileFiel
         if field.data and getattr(field.data, "filename", ""):
             try:
                 field.image = read_logo(field.data.stream, kinds)
-            except LogoError as exc:
+            except ImageError as exc:
                 raise ValidationError(str(exc)) from exc
 
     accept = ",".join(CONTENT_TYPES[k] for k in kinds)
@@ -135,6 +148,7 @@ def replace_logo(form: Any, field_name: str, option: str, *, absolute: bool = Fa
     """Store the field's new image (or forget it if ``remove_<field>`` is ticked) in ``option``.
 
     ``absolute`` stores the full path (what the receipt renderer reads) instead of the name.
+    The previous file is removed only when nothing refers to it any more.
     """
     image = getattr(form[field_name], "image", None)
     remove = "remove_" + field_name
@@ -143,13 +157,19 @@ def replace_logo(form: Any, field_name: str, option: str, *, absolute: bool = Fa
     old = stored_name(option)
     value = ""
     if image is not None:
-        data, kind = image
-        name = f"{secrets.token_hex(16)}.{kind}"
-        (branding_dir() / name).write_bytes(data)
-        value = str(branding_dir() / name) if absolute else name
+        path = store(branding_dir(), *image)
+        value = str(path) if absolute else path.name
     set_option(option, value)
-    if STORED_NAME.match(old):
+    if STORED_NAME.match(old) and not _in_use(old):
         (branding_dir() / old).unlink(missing_ok=True)
+
+
+def _in_use(name: str) -> bool:
+    """Whether an option or an issued receipt (which froze the path) refers to file ``name``."""
+    if name in {stored_name(key) for key in SERVED_OPTIONS}:
+        return True
+    frozen = Receipt.data[("business", "logo")].as_string()
+    return db.scalar(select(Receipt.id).where(frozen.endswith("/" + name)).limit(1)) is not None
 
 
 @branding.route("/branding/<name>")

@@ -226,7 +226,9 @@ class GeneralForm(OptionForm):
         _l("Tax or company number"), validators=[Optional(), Length(max=100)], filters=[strip]
     )
     receipt_logo = logo_field(
-        _l("Logo on receipts"), _l("PNG or JPEG, 2 MB at most."), RECEIPT_IMAGE_KINDS
+        _l("Logo on receipts"),
+        _l("PNG or JPEG, at most 2 MB and 4000 × 4000 pixels."),
+        RECEIPT_IMAGE_KINDS,
     )
     remove_receipt_logo = BooleanField(_l("Remove the logo from receipts"))
 

@@ -25,7 +25,7 @@ COLOUR_OPTIONS = {"accent": "style.accent", "text": "style.text", "background": 
 #: CSS custom property each colour option sets (see core/static/css/coachdesk.css).
 CSS_VARIABLES = {"accent": "--accent", "text": "--text", "background": "--bg"}
 LOGO_OPTIONS = {"logo": "style.logo", "login_logo": "style.login_logo"}
-IMAGE_KINDS = ("png", "jpg", "svg")
+IMAGE_KINDS = ("png", "jpg", "webp", "svg")
 for _key in (*COLOUR_OPTIONS.values(), *LOGO_OPTIONS.values(), "style.login_title"):
     define(_key, "")
 
@@ -113,7 +113,9 @@ class StyleForm(OptionForm):
     text = colour_field(_l("Text colour"))
     background = colour_field(_l("Background colour"))
     logo = logo_field(
-        _l("Logo"), _l("PNG, JPEG or SVG, 2 MB at most. Shown in the top bar."), IMAGE_KINDS
+        _l("Logo"),
+        _l("PNG, JPEG, WebP or SVG, at most 2 MB and 4000 × 4000 pixels. Shown in the top bar."),
+        IMAGE_KINDS,
     )
     remove_logo = BooleanField(_l("Remove the logo"))
     login_logo = logo_field(_l("Sign-in page logo"), _l("Defaults to the logo above."), IMAGE_KINDS)

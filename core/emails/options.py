@@ -45,7 +45,8 @@ def sender() -> str:
     default_name, default_address = parseaddr(current_app.config["MAIL_FROM"])
     name = get_option("emails.sender_name") or get_option("general.site_name") or default_name
     address = get_option("emails.sender_address") or default_address
-    return formataddr((name, address))
+    # One line whatever was stored (settings refuse line breaks; older rows may hold some).
+    return formataddr((" ".join(str(name).split())[:100], address))
 
 
 def cron_token() -> str:

@@ -139,22 +139,30 @@ def session_context(session: CoachingSession, recipient: User, fmt: Formatter) -
     }
 
 
-class _SubjectFormatter(string.Formatter):
-    """``{name}`` placeholders only: no attribute or index access, unknown names kept as typed."""
-
-    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
-        value = kwargs.get(field_name)
-        if value is None or not isinstance(value, str | int):
-            return "{" + field_name + "}", field_name
-        return value, field_name
-
-
 def format_subject(template: str, context: Mapping[str, Any]) -> str:
+    """Fill ``{name}`` placeholders with text or numbers; print everything else as typed.
+
+    Nothing is ever formatted: a spec or conversion (``{site_name:>300000000}``,
+    ``{x!r}``, which settings refuse but older rows or add-ons may hold), an attribute
+    or index (``{recipient.password_hash}``) or an unknown name stays literal text. One
+    line, at most 300 characters.
+    """
     try:
-        subject = _SubjectFormatter().vformat(template, (), dict(context))
-    except (ValueError, IndexError):
-        subject = template
-    return " ".join(subject.split())[:300]
+        fields = list(string.Formatter().parse(template))
+    except ValueError:  # stray braces: the subject as typed
+        fields = [(template, None, None, None)]
+    parts: list[str] = []
+    for literal, name, spec, conversion in fields:
+        parts.append(literal)
+        if name is None:
+            continue
+        value = context.get(name)
+        if spec or conversion or not isinstance(value, str | int):
+            conversion = f"!{conversion}" if conversion else ""
+            parts.append("{" + name + conversion + (f":{spec}" if spec else "") + "}")
+        else:
+            parts.append(str(value))
+    return " ".join("".join(parts).split())[:300]
 
 
 def _environment(folders: list[Path]) -> Environment:

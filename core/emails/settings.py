@@ -6,10 +6,10 @@ The section is a :class:`hooks.Tab`; the admin Settings page shows it at
 
 from __future__ import annotations
 
-import secrets
-import string
+import unicodedata
 from datetime import timedelta
 from pathlib import Path
+from string import Formatter
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,6 +43,7 @@ from core.emails.options import (
 from core.emails.outbox import InvalidAddress, queue_email, valid_address
 from core.emails.render import external_url
 from core.emails.types import REMINDER, all_email_types
+from core.images import CONTENT_TYPES, ImageError, raster_kind, store
 from core.sessions.models import CoachingSession
 from core.settings import get_option, set_option
 from core.worker.delivery import deliver_now
@@ -50,12 +51,8 @@ from core.worker.reminders import reminder_delay
 from hooks import EmailType
 
 LOGO_MAX_BYTES = 1024 * 1024
-LOGO_SIGNATURES = {
-    b"\x89PNG\r\n\x1a\n": "png",
-    b"\xff\xd8\xff": "jpg",
-    b"GIF87a": "gif",
-    b"GIF89a": "gif",
-}
+#: What mail clients show everywhere (WebP and SVG are not).
+LOGO_KINDS = ("png", "jpg", "gif")
 
 
 def web_address(form: FlaskForm, field: Field) -> None:
@@ -63,22 +60,41 @@ def web_address(form: FlaskForm, field: Field) -> None:
         raise ValidationError(_("Use an address starting with https:// or http://."))
 
 
+def single_line(form: FlaskForm, field: Field) -> None:
+    """Email headers are one line: no line breaks, tabs or other control characters."""
+    if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in field.data or ""):
+        raise ValidationError(_("Keep this on one line, without line breaks or tabs."))
+
+
 def subject_placeholders(form: FlaskForm, field: Field) -> None:
-    """Braces must enclose a simple placeholder name, such as {session_date}."""
+    """Braces must enclose a bare placeholder name, such as {session_date}.
+
+    A format spec or conversion (``{site_name:>300000000}``, ``{site_name!r}``) is
+    refused: subjects are filled with names only, never formatted.
+    """
     try:
-        names = [name for _text, name, _spec, _conv in string.Formatter().parse(field.data or "")]
+        fields = [parsed[1:] for parsed in Formatter().parse(field.data or "")]
     except ValueError:
-        names = ["?"]
-    if any(name is not None and not name.isidentifier() for name in names):
-        raise ValidationError(
-            _("Braces must enclose a placeholder such as {session_date}; remove stray braces.")
-        )
+        fields = [("?", "", None)]
+    for name, spec, conversion in fields:
+        if name is not None and not name.isidentifier():
+            raise ValidationError(
+                _("Braces must enclose a placeholder such as {session_date}; remove stray braces.")
+            )
+        if spec or conversion:
+            raise ValidationError(
+                _(
+                    "Write placeholders bare, such as {%(name)s}: nothing may follow the name "
+                    "inside the braces.",
+                    name=name,
+                )
+            )
 
 
 class EmailSettingsForm(FlaskForm):
     sender_name = StringField(
         _l("Sender name"),
-        validators=[Optional(), Length(max=100)],
+        validators=[Optional(), Length(max=100), single_line],
         description=_l("Shown as the sender of every email. Empty: the site name."),
     )
     sender_address = EmailField(
@@ -91,7 +107,11 @@ class EmailSettingsForm(FlaskForm):
         validators=[Optional(), URL(require_tld=False), web_address, Length(max=500)],
         description=_l("An image at the top of every email. Or upload one below."),
     )
-    logo_file = FileField(_l("Upload a logo"), description=_l("PNG, JPEG or GIF, at most 1 MB."))
+    logo_file = FileField(
+        _l("Upload a logo"),
+        description=_l("PNG, JPEG or GIF, at most 1 MB and 4000 × 4000 pixels."),
+        render_kw={"accept": ",".join(CONTENT_TYPES[kind] for kind in LOGO_KINDS)},
+    )
     signature = TextAreaField(
         _l("Signature"),
         validators=[Optional(), Length(max=1000)],
@@ -122,7 +142,7 @@ def build_form_class(types: list[EmailType]) -> type[EmailSettingsForm]:
         fields[enabled] = BooleanField(_l("Send"))
         fields[subject] = StringField(
             _l("Subject"),
-            validators=[Optional(), Length(max=200), subject_placeholders],
+            validators=[Optional(), Length(max=200), single_line, subject_placeholders],
             render_kw={"placeholder": str(email_type.default_subject)},
         )
     return type("EmailSettingsFormWithTypes", (EmailSettingsForm,), fields)
@@ -147,29 +167,25 @@ def _initial(types: list[EmailType]) -> dict[str, Any]:
     return data
 
 
-def _logo_extension(data: bytes) -> str | None:
-    return next((ext for sig, ext in LOGO_SIGNATURES.items() if data.startswith(sig)), None)
-
-
 def logo_folder() -> Path:
     return Path(current_app.config["STORAGE_PATH"]) / "email-logos"
 
 
 def _save_logo(form: EmailSettingsForm) -> str | None:
-    """Store an uploaded logo; return its public URL, or None with an error on the field."""
+    """Store an uploaded logo; return its public URL, or None with an error on the field.
+
+    Files are named by their content and never removed: emails already sent point to them.
+    """
     data = form.logo_file.data.read(LOGO_MAX_BYTES + 1)
-    extension = _logo_extension(data)
     if len(data) > LOGO_MAX_BYTES:
         form.logo_file.errors = [_("The logo is larger than 1 MB.")]
         return None
-    if extension is None:
-        form.logo_file.errors = [_("The logo must be a PNG, JPEG or GIF image.")]
+    try:
+        kind = raster_kind(data, LOGO_KINDS)
+    except ImageError as exc:
+        form.logo_file.errors = [str(exc)]
         return None
-    folder = logo_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"logo-{secrets.token_hex(8)}.{extension}"
-    (folder / name).write_bytes(data)
-    return external_url("emails.logo", name=name)
+    return external_url("emails.logo", name=store(logo_folder(), data, kind, "logo-").name)
 
 
 def _save(form: EmailSettingsForm, types: list[EmailType]) -> bool:

@@ -15,6 +15,7 @@ from tests.conftest import PASSWORD, browser_login, screenshot
 from tests.test_emails_support import add_session, outbox, work
 
 pytestmark = pytest.mark.browser
+FAKE_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # starts like a PNG, is not one
 
 
 def test_admin_email_settings_test_reminder_and_outbox(  # type: ignore[no-untyped-def]
@@ -98,3 +99,30 @@ def test_forgot_password_page(page, live_server: str, app: Flask, make_user) -> 
     page.wait_for_selector(".flash-success")
     assert "If an account uses this address" in page.inner_text("body")
     assert [e.email_type for e in outbox(app)] == ["password_reset"]
+
+
+def test_a_fake_logo_and_a_formatted_subject_are_refused_with_a_reason(  # type: ignore[no-untyped-def]
+    page, live_server: str, app: Flask, make_user
+) -> None:
+    admin = make_user("admin")
+    with app.app_context():
+        set_option(SETUP_COMPLETED, True)
+        db.commit()
+    browser_login(page, live_server, app, admin.email, PASSWORD)
+    fake_png = {"name": "logo.png", "mimeType": "image/png", "buffer": FAKE_PNG}
+
+    page.goto(f"{live_server}/admin/settings/style")
+    page.set_input_files("input[name=logo]", files=[fake_png])
+    page.click("main button[type=submit]")
+    page.wait_for_selector(".field-error")
+    assert "The logo must be a PNG, JPEG, WebP or SVG image." in page.inner_text("main")
+    screenshot(page, "settings-style-logo-refused")
+
+    page.goto(f"{live_server}/admin/settings/emails")
+    page.set_input_files("input[name=logo_file]", files=[fake_png])
+    page.fill("input[name=type_reminder_subject]", "See you {session_date:>300000000}")
+    page.click("button:has-text('Save email settings')")
+    page.wait_for_selector(".field-error")
+    text = page.inner_text("main")
+    assert "Write placeholders bare, such as {session_date}" in text
+    screenshot(page, "emails-settings-refused")
