@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from werkzeug.wrappers import Response
 
     from core.accounts.models import User
+    from core.programs.models import Bundle
     from core.sessions.models import CoachingSession
 
 PROJECT = "coachdesk"
@@ -431,6 +432,17 @@ def client_profile_tabs(client: User, viewer: User) -> list[Tab]:
 
 
 @hookspec
+def client_finances_sections(client: User, viewer: User) -> list[Markup]:
+    """HTML sections at the top of a client's Finances tab, as staff see it.
+
+    ``viewer`` (coach or admin) has already been checked to reach ``client``; show only
+    what they may see. The core's programs add one line per bundle here.
+
+    Example: ``[Markup(render_template("loyalty/finances.html", points=points(client)))]``.
+    """
+
+
+@hookspec
 def settings_sections(user: User) -> list[Tab]:
     """Tabs of the admin Settings page (``/admin/settings/<key>``); admins only.
 
@@ -552,6 +564,19 @@ def client_payment_actions(client: User) -> list[Markup]:
     "Pay all" form. Return ``[]`` when there is nothing to offer.
 
     Example: ``[Markup(render_template("reviews/pay_all.html", client=client))]``.
+    """
+
+
+@hookspec
+def bundle_payment_buttons(bundle: Bundle, client: User) -> list[Markup]:
+    """Buttons that pay a whole bundle (a pack of sessions) online, for its client.
+
+    Shown on the bundle in the client area (and in the Payments tab's "Total due" card)
+    while the bundle has sessions left to pay. Pay exactly the bundle's unpaid sessions:
+    ``core.api.bundle_unpaid_sessions(bundle)``, then ``record_online_payment`` with all of
+    them under one provider reference.
+
+    Example: ``[Markup(render_template("reviews/pay_bundle.html", bundle=bundle))]``.
     """
 
 

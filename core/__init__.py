@@ -44,12 +44,14 @@ def _core_areas() -> dict[str, Any]:
     from core.clientarea import plugin as clientarea_plugin
     from core.coach import plugin as coach_plugin
     from core.emails import plugin as emails_plugin
+    from core.programs import plugin as programs_plugin
 
     return {
         "clientarea": clientarea_plugin,
         "coach": coach_plugin,
         "admin": admin_plugin,
         "emails": emails_plugin,
+        "programs": programs_plugin,
     }
 
 
@@ -61,9 +63,19 @@ def _blueprints() -> list[Any]:
     from core.emails.views import bp as emails_bp
     from core.payments import refunds as _refunds  # noqa: F401 (its route joins payments_bp)
     from core.payments.views import bp as payments_bp
+    from core.programs.views import bp as programs_bp
     from core.sessions.views import bp as sessions_bp
 
-    return [accounts_bp, clientarea_bp, coach_bp, admin_bp, sessions_bp, payments_bp, emails_bp]
+    return [
+        accounts_bp,
+        clientarea_bp,
+        coach_bp,
+        admin_bp,
+        sessions_bp,
+        payments_bp,
+        emails_bp,
+        programs_bp,
+    ]
 
 
 def create_app(overrides: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:

@@ -11,7 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import insert, inspect, select, update
 
 from core import create_app
 from core.accounts.models import User
@@ -73,17 +73,25 @@ def test_refunds_revision_turns_earlier_refunded_sessions_into_refunds(empty_app
             for role in ("coach", "client")
         )
         ids = []
+        sessions = CoachingSession.__table__
         for status in ("refunded", "paid"):
-            session = CoachingSession(
-                coach_id=coach_id, client_id=client_id, title=status, starts_at=when
-            )
-            db.add(session)
-            db.flush()
-            ids.append(session.id)
-            # Payment's own table, without the columns 0002 adds.
-            columns = {"session_id": session.id, "amount": 4000, "currency": "EUR"}
+            # Both tables as 0001 made them, without the columns later revisions add.
+            session_id = db.execute(
+                insert(sessions)
+                .values(
+                    coach_id=coach_id, client_id=client_id, client_role="client", title=status,
+                    starts_at=when, duration_minutes=60, currency="EUR", status="booked",
+                    payment_status="pending", created_at=when, updated_at=when, version=1,
+                    schedule_revision=1,
+                )
+                .returning(sessions.c.id)
+            ).scalar_one()  # fmt: skip
+            ids.append(session_id)
+            columns = {"session_id": session_id, "amount": 4000, "currency": "EUR"}
             db.execute(insert(Payment.__table__).values(**columns, method="cash", paid_at=when))
-            session.payment_status = status
+            db.execute(
+                update(sessions).where(sessions.c.id == session_id).values(payment_status=status)
+            )
         db.commit()
     upgrade(empty_app)
     with empty_app.app_context():

@@ -17,7 +17,11 @@ from addons.premium.blueprint import (  # noqa: F401, E402
     register_blueprints,
     template_folders,
 )
-from addons.premium.checkout import client_payment_actions, payment_providers  # noqa: F401, E402
+from addons.premium.checkout import (  # noqa: F401, E402
+    bundle_payment_buttons,
+    client_payment_actions,
+    payment_providers,
+)
 from addons.premium.emails import email_context, email_types  # noqa: F401, E402
 from addons.premium.refunds import client_profile_tabs, session_editor_sections  # noqa: F401, E402
 from addons.premium.settings import (  # noqa: F401, E402

@@ -142,6 +142,37 @@ def client_payment_actions(client: api.User) -> list[Markup]:
     return forms
 
 
+def bundle_due(bundle: api.Bundle, client: api.User) -> list[api.CoachingSession]:
+    """The bundle's sessions this client can pay online now."""
+    if bundle.client_id != client.id:
+        return []
+    return [s for s in api.bundle_unpaid_sessions(bundle) if can_pay_online(s, client)]
+
+
+@hookimpl
+def bundle_payment_buttons(bundle: api.Bundle, client: api.User) -> list[Markup]:
+    """One Pay button for everything left to pay on a bundle: one Stripe payment."""
+    if not config.is_ready():
+        return []
+    sessions = bundle_due(bundle, client)
+    if not sessions:
+        return []
+    total = sum(s.price_amount or 0 for s in sessions)
+    return [
+        Markup(  # noqa: S704 (our own template, autoescaped)
+            render_template(
+                "premium/pay_button.html",
+                action=url_for("premium.pay_bundle", bundle_id=bundle.id),
+                label=_(
+                    "Pay the program: %(amount)s",
+                    amount=api.format_money(total, sessions[0].currency),
+                ),
+                title=bundle.title,
+            )
+        )
+    ]
+
+
 # --------------------------------------------------------------------------
 # Pay
 # --------------------------------------------------------------------------
@@ -299,6 +330,14 @@ def pay(session_id: int) -> ResponseReturnValue:
     if session.client_id != current_user.id:
         abort(404)
     return open_checkout(current_user, [session])
+
+
+@bp.route("/pay-bundle/<int:bundle_id>", methods=["POST"])
+@api.client_required
+def pay_bundle(bundle_id: int) -> ResponseReturnValue:
+    """Pay what is left of a bundle in one checkout (its sessions then show as paid)."""
+    bundle = api.get_bundle_or_404(current_user, bundle_id)
+    return open_checkout(current_user, bundle_due(bundle, current_user))
 
 
 @bp.route("/pay-all", methods=["POST"])

@@ -33,6 +33,7 @@ CAPABILITIES: dict[str, object] = {
     "view_sessions": _l("View sessions"),
     "edit_sessions": _l("Create and edit sessions"),
     "refund_payments": _l("Refund payments (by hand or through a payment add-on)"),
+    "manage_programs": _l("Manage programs (templates and bundles of sessions)"),
 }
 CORE_COACH_DEFAULTS = (
     "view_clients",
@@ -41,6 +42,7 @@ CORE_COACH_DEFAULTS = (
     "view_sessions",
     "edit_sessions",
     "refund_payments",
+    "manage_programs",
 )
 define("permissions.coach", list(CORE_COACH_DEFAULTS))
 #: Every capability the site owner has saved a choice for (the rest use their default).

@@ -25,6 +25,10 @@ Groups:
   Staff refund any payment from the client's Finances tab: the core calls the
   payment's ``PaymentProvider.refund`` for an online one (capability
   ``refund_payments``).
+* **Programs** — ``Bundle`` (a pack of sessions sold to one client for one total
+  price; its sessions carry ``CoachingSession.bundle_id``), ``get_bundle_or_404`` (its
+  coach, its client and admins reach it), ``bundle_unpaid_sessions`` (what paying the
+  whole bundle pays, for the ``bundle_payment_buttons`` hook).
 * **Emails** — ``queue_email`` writes an email of a registered type (``email_types``
   hook) to the outbox in the current transaction.
 * **Site options** — ``define_option`` (at import time, keys prefixed with the add-on's
@@ -74,6 +78,9 @@ from core.payments.service import (
 )
 from core.plugins import is_active
 from core.plugins.translations import AddonTranslations
+from core.programs.access import get_bundle_or_404
+from core.programs.models import Bundle
+from core.programs.service import payable_sessions as bundle_unpaid_sessions
 from core.sessions.access import get_session_or_404
 from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
 from core.settings import define, get_option, set_option
@@ -81,6 +88,7 @@ from core.settings import define, get_option, set_option
 __all__ = [
     "AddonTranslations",
     "Base",
+    "Bundle",
     "CoachingSession",
     "Payment",
     "PaymentError",
@@ -93,6 +101,7 @@ __all__ = [
     "admin_required",
     "amount_field",
     "bar_chart",
+    "bundle_unpaid_sessions",
     "capability_required",
     "client_required",
     "csrf_exempt",
@@ -101,6 +110,7 @@ __all__ = [
     "donut_chart",
     "ensure_payable",
     "format_money",
+    "get_bundle_or_404",
     "get_client_or_404",
     "get_coach_or_404",
     "get_option",

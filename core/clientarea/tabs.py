@@ -24,6 +24,7 @@ from core.clientarea.forms import PasswordForm, ProfileForm, timezone_choices
 from core.db import db, utcnow
 from core.payments.queries import recently_refunded, refunds_by_session
 from core.plugins import collect
+from core.programs.queries import bundles_of_sessions
 from core.sessions.models import CoachingSession
 from core.sessions.queries import (
     amount_due,
@@ -108,6 +109,7 @@ def payments_tab() -> str | Response:
         online=any(buttons.values()),
         actions=[Markup(a) for a in collect("client_payment_actions", client=current_user) if a],  # noqa: S704 (add-ons return HTML)
         coaches=coaches_of(unpaid.items),
+        programs=bundles_of_sessions(unpaid.items),
         now=utcnow(),
         refunded=recently_refunded(current_user.id),
     )
@@ -119,7 +121,10 @@ def history_tab() -> str | Response:
         return redirect(url_for("clientarea.tab", key="history"))
     page = past_sessions(current_user.id, utcnow(), _page_number(), PAGE_SIZE)
     return _render(
-        "clientarea/history.html", page=page, refunds=refunds_by_session(s.id for s in page.items)
+        "clientarea/history.html",
+        page=page,
+        refunds=refunds_by_session(s.id for s in page.items),
+        programs=bundles_of_sessions(page.items),
     )
 
 

@@ -32,7 +32,7 @@ from core.coach.queries import coach_scope, page_arg, paginate, sessions_query
 from core.db import db, utcnow
 from core.i18n import money
 from core.payments.queries import money_totals, refundable_payments, refunds_by_session
-from core.plugins import render_tab, tabs_from
+from core.plugins import collect, render_tab, tabs_from
 from core.sessions.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -327,6 +327,10 @@ def finances_tab(client: User) -> str:
         payments=refundable_payments(s.id for s in page.items),
         can_refund=has_capability(current_user, "refund_payments"),
         chart=payments_chart(totals.counts),
+        sections=[
+            Markup(section)  # noqa: S704 (rendered by the core's areas and add-ons)
+            for section in collect("client_finances_sections", client=client, viewer=current_user)
+        ],
         payment=payment,
         page=page,
         here=here(),

@@ -11,6 +11,7 @@ import hashlib
 import os
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -54,10 +55,18 @@ def clean_filename(name: str | None) -> str:
     return name
 
 
-def save_document(
-    session: CoachingSession, stream: IO[bytes], filename: str | None, uploaded_by_id: int | None
-) -> SessionDocument:
-    """Validate and store one PDF; return its (flushed) row. Raises :class:`DocumentError`."""
+@dataclass(frozen=True)
+class StoredFile:
+    """A PDF written to the storage folder, not yet attached to anything."""
+
+    filename: str  # as shown and downloaded
+    storage_name: str  # random, on disk
+    size_bytes: int
+    sha256: str
+
+
+def store_pdf(stream: IO[bytes], filename: str | None) -> StoredFile:
+    """Validate and write one PDF to the storage folder. Raises :class:`DocumentError`."""
     name = clean_filename(filename)
     limit = int(get_option("uploads.max_mb")) * 1024 * 1024
     target_dir = storage_dir()
@@ -83,12 +92,20 @@ def save_document(
         os.replace(temp, target_dir / storage_name)
     finally:
         temp.unlink(missing_ok=True)
+    return StoredFile(name, storage_name, size, digest.hexdigest())
+
+
+def save_document(
+    session: CoachingSession, stream: IO[bytes], filename: str | None, uploaded_by_id: int | None
+) -> SessionDocument:
+    """Validate and store one PDF; return its (flushed) row. Raises :class:`DocumentError`."""
+    stored = store_pdf(stream, filename)
     document = SessionDocument(
         session_id=session.id,
-        filename=name,
-        storage_name=storage_name,
-        size_bytes=size,
-        sha256=digest.hexdigest(),
+        filename=stored.filename,
+        storage_name=stored.storage_name,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
         uploaded_by_id=uploaded_by_id,
     )
     db.add(document)
@@ -101,6 +118,11 @@ def delete_document(document: SessionDocument) -> None:
     path = document_path(document)
     db.delete(document)
     db.flush()
+    unlink_after_commit(path)
+
+
+def unlink_after_commit(path: Path) -> None:
+    """Remove ``path`` once the current transaction commits (a rollback keeps the file)."""
     from sqlalchemy import event
 
     @event.listens_for(db._get_current_object(), "after_commit", once=True)  # type: ignore[attr-defined]

@@ -107,6 +107,10 @@ class CoachingSession(Base):
     confirmation_sent_at: Mapped[datetime | None]
     #: What the client was last told (start, location, link, document ids): drives "notify".
     notified_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The bundle (a pack sold as one, ``core.programs``) this session is part of, if any.
+    bundle_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bundles.id", ondelete="SET NULL"), index=True
+    )
 
     coach: Mapped[User] = relationship(foreign_keys=[coach_id], lazy="raise_on_sql")
     client: Mapped[User | None] = relationship(
