@@ -622,3 +622,34 @@ def email_queued(email: OutgoingEmail) -> None:
 
     Example: ``log.info("queued %s to %s", email.email_type, email.to_address)``.
     """
+
+
+# --------------------------------------------------------------------------
+# Personal data (export and erasure, GDPR articles 15, 17 and 20)
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def personal_data_export(client: User) -> dict[str, Any] | None:
+    """This add-on's data about ``client``, for the copy of their data they may ask for.
+
+    Return a JSON-serialisable dict (strings, numbers, booleans, None, lists, dicts;
+    dates as ISO 8601 strings), or None when you hold nothing about them. It appears in
+    ``data.json`` under ``addons.<your add-on's name>`` (see docs/privacy.md); describe
+    its fields in your own documentation. Staff-only notes may be left out.
+
+    Example: ``{"measurements": [{"date": "2026-05-01", "weight_kg": 72.5}]}``.
+    """
+
+
+@hookspec
+def personal_data_erase(client: User) -> str | None:
+    """Erase or anonymise this add-on's data about ``client``: an administrator erases them.
+
+    Runs inside the erasure's transaction, in a savepoint (a raise rolls back only your
+    part and is reported in the audit log). Keep what a law obliges you to keep (money
+    facts) but drop what identifies the person. Return a short summary for the audit
+    log, or None when you held nothing.
+
+    Example: ``n = delete_entries(client.id); return f"{n} measurement entries deleted"``.
+    """

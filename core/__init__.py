@@ -44,6 +44,7 @@ def _core_areas() -> dict[str, Any]:
     from core.clientarea import plugin as clientarea_plugin
     from core.coach import plugin as coach_plugin
     from core.emails import plugin as emails_plugin
+    from core.privacy import plugin as privacy_plugin
     from core.programs import plugin as programs_plugin
 
     return {
@@ -52,6 +53,7 @@ def _core_areas() -> dict[str, Any]:
         "admin": admin_plugin,
         "emails": emails_plugin,
         "programs": programs_plugin,
+        "privacy": privacy_plugin,
     }
 
 
@@ -63,6 +65,7 @@ def _blueprints() -> list[Any]:
     from core.emails.views import bp as emails_bp
     from core.payments import refunds as _refunds  # noqa: F401 (its route joins payments_bp)
     from core.payments.views import bp as payments_bp
+    from core.privacy.views import bp as privacy_bp
     from core.programs.views import bp as programs_bp
     from core.sessions.views import bp as sessions_bp
 
@@ -75,6 +78,7 @@ def _blueprints() -> list[Any]:
         payments_bp,
         emails_bp,
         programs_bp,
+        privacy_bp,
     ]
 
 

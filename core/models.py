@@ -8,6 +8,7 @@ def import_all_models() -> None:
     from core.emails import models as _emails  # noqa: F401
     from core.payments import models as _payments  # noqa: F401
     from core.plugins import models as _plugins  # noqa: F401
+    from core.privacy import models as _privacy  # noqa: F401
     from core.programs import models as _programs  # noqa: F401
     from core.sessions import models as _sessions  # noqa: F401
     from core.settings import models as _settings  # noqa: F401

@@ -39,6 +39,7 @@ from addons.physical.blueprint import (  # noqa: F401, E402
 from addons.physical.cards import client_statistics_cards  # noqa: F401, E402
 from addons.physical.export import export_client, export_mine  # noqa: F401, E402 (routes)
 from addons.physical.measures import ensure_builtins  # noqa: E402
+from addons.physical.privacy import personal_data_erase, personal_data_export  # noqa: F401, E402
 from addons.physical.settings import settings_sections  # noqa: F401, E402
 from addons.physical.tabs import client_area_tabs, client_profile_tabs  # noqa: F401, E402
 from core import api  # noqa: E402

@@ -23,6 +23,7 @@ from addons.premium.checkout import (  # noqa: F401, E402
     payment_providers,
 )
 from addons.premium.emails import email_context, email_types  # noqa: F401, E402
+from addons.premium.privacy import personal_data_erase, personal_data_export  # noqa: F401, E402
 from addons.premium.refunds import client_profile_tabs, session_editor_sections  # noqa: F401, E402
 from addons.premium.settings import (  # noqa: F401, E402
     addon_status,

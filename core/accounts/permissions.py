@@ -34,6 +34,7 @@ CAPABILITIES: dict[str, object] = {
     "edit_sessions": _l("Create and edit sessions"),
     "refund_payments": _l("Refund payments (by hand or through a payment add-on)"),
     "manage_programs": _l("Manage programs (templates and bundles of sessions)"),
+    "export_client_data": _l("Export a client's personal data (ZIP with all their records)"),
 }
 CORE_COACH_DEFAULTS = (
     "view_clients",

@@ -249,7 +249,24 @@ def receipt_view(receipt: Receipt, refunds: list[Refund]) -> dict[str, Any]:
             for r in refunds
         ],
         "net": money(pay["amount"] - sum(r.amount for r in refunds), pay["currency"]),
+        "erasure": _erasure_note(data, tz, locale),
     }
+
+
+def _erasure_note(data: dict[str, Any], tz: Any, locale: str) -> str | None:
+    """Printed on a receipt whose client was erased (``core.privacy.erase``): when, and why
+    the receipt itself is still here."""
+    erasure = data.get("erasure")
+    if not erasure:
+        return None
+    when = format_date(
+        datetime.fromisoformat(erasure["erased_at"]).astimezone(tz), "long", locale=locale
+    )
+    return _(
+        "Client's personal data erased on %(date)s at their request; this receipt is kept "
+        "because accounting law requires it.",
+        date=when,
+    )
 
 
 def in_receipt_locale(receipt: Receipt) -> Any:
@@ -382,8 +399,13 @@ def render_pdf(receipt: Receipt) -> bytes:
     y -= 14 * mm
     write(left, y, labels["billed"], bold=True)
     for line in (view["client"]["name"], view["client"]["email"]):
-        y -= 5 * mm
-        write(left, y, line)
+        if line:
+            y -= 5 * mm
+            write(left, y, line)
+    if view["erasure"]:
+        for part in simpleSplit(pdf_safe(view["erasure"]), "Helvetica", 9, right - left):
+            y -= 4.5 * mm
+            write(left, y, part, size=9)
 
     y -= 12 * mm
     rows = [

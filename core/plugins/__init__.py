@@ -22,6 +22,7 @@ __all__ = [
     "AddonError",
     "PluginHost",
     "call",
+    "call_each",
     "collect",
     "content_security_policy",
     "get_host",
@@ -39,6 +40,10 @@ def is_active(name: str) -> bool:
 
 def call(hook_name: str, **kwargs: Any) -> list[Any]:
     return get_host().call(hook_name, **kwargs)
+
+
+def call_each(hook_name: str, **kwargs: Any) -> dict[str, Any]:
+    return get_host().call_each(hook_name, **kwargs)
 
 
 def collect(hook_name: str, **kwargs: Any) -> list[Any]:

@@ -51,6 +51,7 @@ EVENT_HOOKS = frozenset(
         "payment_status_changed",
         "before_email_queued",
         "email_queued",
+        "personal_data_erase",
     }
 )
 #: Hooks whose items carry a ``key`` that must be unique (first come, first served).
@@ -455,6 +456,18 @@ class PluginHost:
         """
         caller = self._caller(hook_name, self._callable_plugins(hook_name, only))
         return caller(**kwargs)
+
+    def call_each(self, hook_name: str, **kwargs: Any) -> dict[str, Any]:
+        """Call a hook on each active add-on in turn; its answer by add-on name (None left out).
+
+        For hooks whose answers belong to one add-on each (personal data sections).
+        """
+        answers: dict[str, Any] = {}
+        for name in self.activation_order():
+            results = self.call(hook_name, only=[name], **kwargs)
+            if results:
+                answers[name] = results[0]
+        return answers
 
     def collect(self, hook_name: str, **kwargs: Any) -> list[Any]:
         """Call a hook whose implementations return lists; return one flat list.

@@ -1,0 +1,125 @@
+"""Data rights pages: a client's own export and erasure request; staff export and erase."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from core.accounts.access import admin_required, client_required, get_client_or_404, staff_required
+from core.accounts.models import Role, User
+from core.accounts.permissions import capability_required
+from core.db import db, utcnow
+from core.emails.outbox import InvalidAddress, queue_email
+from core.privacy.erase import ErasureError, erase_client, erased_name, names_match
+from core.privacy.export import export_file
+from core.privacy.forms import EraseForm
+from core.privacy.models import record
+
+bp = Blueprint("privacy", __name__, url_prefix="/privacy")
+ERASURE_REQUEST = "erasure_request"
+
+
+def _download(client: User) -> ResponseReturnValue:
+    """The ZIP, recorded in the audit log (who exported whose data, when)."""
+    record("export", current_user.id, current_user.full_name, client.id, "ZIP downloaded")
+    db.commit()
+    response = send_file(
+        export_file(client),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"my-data-{client.id}-{utcnow():%Y%m%d}.zip",
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/my-data.zip")
+@client_required
+def export_mine() -> ResponseReturnValue:
+    return _download(current_user)
+
+
+@bp.route("/clients/<int:client_id>/data.zip")
+@staff_required
+@capability_required("export_client_data")
+def export_client(client_id: int) -> ResponseReturnValue:
+    return _download(get_client_or_404(current_user, client_id))
+
+
+@bp.route("/erasure-request", methods=["POST"])
+@client_required
+def request_erasure() -> ResponseReturnValue:
+    """Tell every administrator; the erasure itself is theirs to do (and to check)."""
+    client: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    admins = db.scalars(select(User).where(User.role == Role.ADMIN.value, User.is_active))
+    context = {
+        "client_name": client.full_name,
+        "client_email": client.email,
+        "profile_url": url_for("coach.profile", client_id=client.id, tab="privacy", _external=True),
+    }
+    for admin in admins:
+        try:
+            queue_email(ERASURE_REQUEST, to=admin, context=context)
+        except InvalidAddress:
+            continue
+    record("erasure_requested", client.id, client.full_name, client.id, "asked from My profile")
+    db.commit()
+    flash(
+        _(
+            "Your request is sent. An administrator will erase your data "
+            "and tell you within a month."
+        ),
+        "success",
+    )
+    return redirect(url_for("clientarea.tab", key="profile") + "#your-data")
+
+
+@bp.route("/clients/<int:client_id>/erase", methods=["POST"])
+@admin_required
+def erase(client_id: int) -> ResponseReturnValue:
+    client = get_client_or_404(current_user, client_id)
+    here = url_for("coach.profile", client_id=client.id, tab="privacy")
+    form = EraseForm()
+    if not form.validate_on_submit() or not names_match(form.confirm_name.data or "", client):
+        flash(_("Type the client's full name exactly as shown to confirm the erasure."), "error")
+        return redirect(here)
+    name = client.full_name
+    try:
+        erase_client(client, current_user)
+    except ErasureError:
+        db.rollback()
+        flash(_("This client is erased already."), "error")
+        return redirect(here)
+    db.commit()
+    flash(
+        _(
+            "%(name)s is erased; their account is now “%(anonymous)s”.",
+            name=name,
+            anonymous=erased_name(client.id),
+        ),
+        "success",
+    )
+    return redirect(here)
+
+
+def profile_tab(client: User) -> str:
+    """The "Data & privacy" tab of a client's profile (staff): export, erasure, audit log."""
+    from core.privacy.erase import is_erased
+    from core.privacy.models import AuditEntry
+
+    entries = db.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.subject_id == client.id)
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(50)
+    )
+    return render_template(
+        "privacy/profile_tab.html",
+        client=client,
+        form=EraseForm(),
+        erased=is_erased(client),
+        entries=list(entries),
+    )
