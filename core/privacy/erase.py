@@ -18,7 +18,7 @@ are detached from the person. The coach's private session notes are cleared, upc
 sessions are cancelled (without emails) and the coach assignments removed.
 
 An audit entry (who, when, what) is written in the same transaction; it keeps the
-client's id, never their name.
+client's id, never their name (earlier entries by the client lose their name too).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from core.db import db, utcnow
 from core.emails.models import EmailStatus, OutboxEmail
 from core.payments.models import Payment, Receipt, Refund
 from core.plugins import call_each
-from core.privacy.models import record
+from core.privacy.models import AuditEntry, record
 from core.programs.models import BundleDraft
 from core.sessions.documents import delete_document
 from core.sessions.models import OPEN_STATUSES, CoachingSession, SessionStatus
@@ -118,6 +118,12 @@ def erase_client(client: User, actor: User) -> ErasureReport:
     _anonymise_account(client)
     for addon, summary in call_each("personal_data_erase", client=client).items():
         report.lines.append(f"{addon}: {summary}")
+    # Earlier entries keep what the client did (an export, a request), not their name.
+    db.execute(
+        update(AuditEntry)
+        .where(AuditEntry.actor_id == client.id)
+        .values(actor_label=erased_name(client.id))
+    )
     record("erasure", actor.id, actor.full_name, client.id, report.text)
     db.flush()
     return report
