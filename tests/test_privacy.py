@@ -20,6 +20,7 @@ from core.db import db
 from core.emails.models import OutboxEmail
 from core.payments.models import Payment, Receipt
 from core.payments.receipts import receipt_for_session, render_pdf
+from core.privacy.erase import erase_client
 from core.privacy.export import export_bytes
 from core.privacy.models import AuditEntry
 from core.sessions.documents import document_path
@@ -329,3 +330,35 @@ def test_the_staff_tab_shows_export_to_the_capable_and_erasure_to_admins(
     admin = signed_in(app, make_user(Role.ADMIN))
     page = admin.get(url).get_data(as_text=True)
     assert f"/privacy/clients/{world.client.id}/erase" in page
+
+
+def test_premium_keeps_its_checkouts_without_their_links(
+    app: Flask, world: World, make_user: Any
+) -> None:
+    from addons.premium.models import PremiumCheckout
+
+    with app.app_context():
+        db.add(
+            PremiumCheckout(
+                stripe_session_id="cs_test_1",
+                session_ids=[world.paid_id],
+                client_id=world.client.id,
+                amount=5000,
+                currency="EUR",
+                status="complete",
+                url="https://checkout.stripe.test/c/pay/cs_test_1",
+                basket="b" * 64,
+            )
+        )
+        db.commit()
+    admin = make_user(Role.ADMIN)
+    with app.test_request_context():
+        _archive, data = unzip(export_bytes(db.get(User, world.client.id)))
+        assert data["addons"]["premium"]["checkouts"][0]["amount"] == 5000
+
+        erase_client(db.get(User, world.client.id), db.get(User, admin.id))
+        db.commit()
+        checkout = db.scalar(select(PremiumCheckout))
+        assert checkout.url is None and checkout.amount == 5000 and checkout.status == "complete"
+        audit = db.scalar(select(AuditEntry).where(AuditEntry.action == "erasure"))
+        assert "premium: 1 Stripe checkouts kept" in audit.detail

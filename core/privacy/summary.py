@@ -14,7 +14,7 @@ from babel.dates import format_date, format_datetime
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from core.i18n import money, zone
+from core.i18n import money, site_timezone, zone
 from core.payments.receipts import pdf_safe
 
 
@@ -59,7 +59,7 @@ class _Writer:
 def summary_pdf(data: dict[str, Any]) -> bytes:
     """The summary of an export (``core.privacy.export.export_data``) as a PDF."""
     locale = str(get_locale() or "en")
-    tz = zone(data["profile"]["timezone"])
+    tz = zone(data["profile"]["timezone"]) if data["profile"]["timezone"] else site_timezone()
 
     def day(iso: str | None) -> str:
         return (
@@ -131,5 +131,5 @@ def summary_pdf(data: dict[str, Any]) -> bytes:
 
     for name in data["addons"]:
         out.heading(_("From the add-on “%(name)s”", name=name))
-        out.line(_("See data.json, under addons → %(name)s.", name=name))
+        out.line(_("See data.json, under addons > %(name)s.", name=name))
     return out.finish()
