@@ -62,7 +62,9 @@ def request_erasure() -> ResponseReturnValue:
     }
     for admin in admins:
         try:
-            queue_email(ERASURE_REQUEST, to=admin, context=context)
+            # Once a day per client and administrator, however often the button is pressed.
+            key = f"{ERASURE_REQUEST}:{client.id}:{admin.id}:{utcnow():%Y-%m-%d}"
+            queue_email(ERASURE_REQUEST, to=admin, context=context, dedupe_key=key)
         except InvalidAddress:
             continue
     record("erasure_requested", client.id, client.full_name, client.id, "asked from My profile")
