@@ -40,16 +40,21 @@ def fully_in_view(page: Any, locator: Any) -> bool:
     )
 
 
-@pytest.mark.parametrize("theme", ["default", "night"])
+@pytest.fixture(params=["default", "night"])
+def theme(request: pytest.FixtureRequest, app: Flask) -> str:
+    """Each screen in the light theme and in the night one."""
+    set_options(app, theme__active=request.param)
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("physical")
 def test_client_area_fits_a_phone(  # type: ignore[no-untyped-def]
     page,
     live_server: str,
     app: Flask,
-    scene,
-    physical: None,
-    theme: str,  # noqa: F811
+    scene,  # noqa: F811
+    theme: str,
 ) -> None:
-    set_options(app, theme__active=theme)
     client: User = scene["client"]
     page.set_viewport_size(PHONE)
     browser_login(page, live_server, app, client.email, PASSWORD)
@@ -83,15 +88,13 @@ def test_client_area_fits_a_phone(  # type: ignore[no-untyped-def]
     screenshot(page, f"phone-clientarea-sessions-{theme}")
 
 
-@pytest.mark.parametrize("theme", ["default", "night"])
 def test_coach_home_and_calendar_screens(  # type: ignore[no-untyped-def]
     page,
     live_server: str,
     app: Flask,
-    scene,
-    theme: str,  # noqa: F811
+    scene,  # noqa: F811
+    theme: str,
 ) -> None:
-    set_options(app, theme__active=theme)
     with app.app_context():
         db.add(CoachClient(coach_id=scene["coach"].id, client_id=scene["client"].id))
         db.commit()
