@@ -86,6 +86,42 @@ def test_client_area_fits_a_phone(  # type: ignore[no-untyped-def]
         assert not page_overflows(page), key
     page.goto(f"{live_server}/accueil-client/sessions")
     screenshot(page, f"phone-clientarea-sessions-{theme}")
+    assert_figures_fit_on_one_line(page)
+
+
+def assert_figures_fit_on_one_line(page: Any) -> None:
+    """At 1366 px, no figure wraps or is cut ("Next session" on three lines was the bug)."""
+    page.set_viewport_size({"width": 1366, "height": 900})
+    values = page.locator(".stat-value")
+    for n in range(values.count()):
+        fits = values.nth(n).evaluate(
+            "v => v.scrollWidth <= v.clientWidth"
+            " && v.getClientRects().length === 1"
+            " && v.getBoundingClientRect().height < 2 * parseFloat(getComputedStyle(v).fontSize)"
+        )
+        assert fits, values.nth(n).inner_text()
+
+
+@pytest.mark.usefixtures("physical")
+def test_french_client_area_fits_too(  # type: ignore[no-untyped-def]
+    page,
+    live_server: str,
+    app: Flask,
+    scene,  # noqa: F811
+) -> None:
+    with app.app_context():
+        db.get(User, scene["client"].id).locale = "fr"
+        db.commit()
+    page.set_viewport_size(PHONE)
+    browser_login(page, live_server, app, scene["client"].email, PASSWORD)
+    page.wait_for_url(f"{live_server}/accueil-client/sessions")
+    tabs = page.locator("nav.tabs a.tab")
+    assert "Mon profil" in tabs.all_inner_texts()[-1] or "Mon profil" in page.content()
+    assert not page_overflows(page)
+    for n in range(tabs.count()):
+        assert fully_in_view(page, tabs.nth(n))
+    screenshot(page, "phone-clientarea-sessions-fr")
+    assert_figures_fit_on_one_line(page)
 
 
 def test_coach_home_and_calendar_screens(  # type: ignore[no-untyped-def]
