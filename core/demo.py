@@ -14,7 +14,7 @@ from core.admin.setup import SETUP_COMPLETED
 from core.db import db, utcnow
 from core.i18n import site_timezone
 from core.payments.service import record_payment
-from core.sessions.models import CoachingSession, PaymentStatus, SessionLink, SessionStatus
+from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
 from core.settings import set_option
 
 DEMO_PASSWORD = "demo-coachdesk"
@@ -43,14 +43,22 @@ CLIENTS = [
     ("Lina", "Morel"),
     ("Adam", "Girard"),
 ]
+#: A coaching studio in Lyon: session titles in its own language, French.
 TOPICS = [
-    ("Strength training", "Salle Vauban, 12 rue Vauban, Lyon", None),
-    ("Running technique", "Parc de la Tête d'Or, main gate", None),
-    ("Nutrition check-in", None, "https://meet.example.com/nutrition"),
-    ("Mobility and recovery", "Studio Bellecour, 3 place Bellecour, Lyon", None),
-    ("Mindset coaching", None, "https://meet.example.com/mindset"),
-    ("Goal review", "Café Mokxa, 3 rue de l'Abbé Rozier, Lyon", None),
+    ("Renforcement musculaire", "Salle Vauban, 12 rue Vauban, Lyon", None),
+    ("Technique de course", "Parc de la Tête d'Or, entrée principale", None),
+    ("Point nutrition", None, "https://meet.example.com/nutrition"),
+    ("Mobilité et récupération", "Studio Bellecour, 3 place Bellecour, Lyon", None),
+    ("Préparation mentale", None, "https://meet.example.com/mindset"),
+    ("Bilan des objectifs", "Café Mokxa, 3 rue de l'Abbé Rozier, Lyon", None),
 ]
+#: What its receipts and pages show, like a real business's.
+BUSINESS = {
+    "general.site_name": "Élan Coaching Lyon",
+    "receipts.business_name": "Élan Coaching SARL",
+    "receipts.business_address": "12 rue Vauban\n69006 Lyon\nFrance",
+    "receipts.tax_id": "SIRET 812 345 678 00019 · TVA FR 41 812345678",
+}
 
 
 def _email(first: str, last: str) -> str:
@@ -132,8 +140,6 @@ def load_demo(seed: int = 7, now: datetime | None = None) -> None:
                 session.cancelled_at = starts_at - timedelta(days=2)
                 session.cancelled_by_id = rng.choice([coach.id, client.id])
                 session.payment_status = PaymentStatus.CANCELLED.value
-            if video:
-                session.links = [SessionLink(label="Video call", url=video, position=0)]
             db.add(session)
             db.flush()
             if price and status == SessionStatus.COMPLETED and rng.random() < 0.8:
@@ -145,5 +151,7 @@ def load_demo(seed: int = 7, now: datetime | None = None) -> None:
                 )
             elif price and status == SessionStatus.CONFIRMED and rng.random() < 0.3:
                 record_payment(session, method="transfer", paid_at=now - timedelta(days=1))
+    for key, value in BUSINESS.items():
+        set_option(key, value)
     set_option(SETUP_COMPLETED, True)  # the demo site is set up: no first-run wizard
     db.commit()

@@ -64,7 +64,7 @@ def stat_figures(html: str) -> dict[str, str]:
     """Label → value of the stat cards on a page."""
     return dict(
         re.findall(
-            r'<dt class="stat-label">([^<]+)</dt>\s*<dd class="stat-value">([^<]+)</dd>', html
+            r'<dt class="stat-label">([^<]+)</dt>\s*<dd class="stat-value[^"]*">([^<]+)</dd>', html
         )
     )
 

@@ -128,7 +128,7 @@ def test_statistics_tab_counts_this_month_and_charts_revenue(
         record_payment(db.get(CoachingSession, sid), method="cash", paid_at=now)  # type: ignore[arg-type]
         db.commit()
     text = browser.get("/accueil-coach?tab=statistics").get_data(as_text=True)
-    figures = re.findall(r'class="stat-value">([^<]+)<', text)
+    figures = re.findall(r'class="stat-value[^"]*">([^<]+)<', text)
     assert figures[:4] == ["1", "2", "0", "€60.00"]  # clients, sessions, upcoming, revenue
     assert figures[4:7] == ["2", "1", "1"]  # this month: all, completed, cancelled
     (chart,) = charts(text)
@@ -254,7 +254,7 @@ def test_finances_totals_donut_filter_and_marking(app: Flask, desk: tuple[Any, A
     mark = {"payment_status": "paid", "payment_method": "transfer", "paid_on": "2030-01-02"}
     assert post(app, browser, f"/coach/sessions/{paid}/payment", mark).status_code == 302
     text = browser.get(f"/customer/{client.id}/finances").get_data(as_text=True)
-    figures = re.findall(r'class="stat-value">([^<]+)<', text)
+    figures = re.findall(r'class="stat-value[^"]*">([^<]+)<', text)
     assert figures == ["€80.00", "€30.00", "€50.00", "€0.00", "2"]
     (chart,) = charts(text)
     assert chart_rows(chart) == [

@@ -372,7 +372,7 @@ def test_manual_refunded_status_records_a_refund_of_what_is_left(app: Flask, pai
 
 def stat_value(html: str, label: str) -> str:
     found = re.search(
-        rf'<dt class="stat-label">{label}</dt>\s*<dd class="stat-value">([^<]+)</dd>', html
+        rf'<dt class="stat-label">{label}</dt>\s*<dd class="stat-value[^"]*">([^<]+)</dd>', html
     )
     assert found, f"no {label!r} card"
     return found.group(1)

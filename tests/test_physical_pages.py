@@ -260,7 +260,7 @@ def test_statistics_card_shows_the_latest_weight(app: Flask, people: People) -> 
     add_entry(app, people.client, TODAY, weight=80400)
     for tab in ("sessions", "physical"):
         page = text(people.web.get(f"/accueil-client/{tab}"))
-        card = page[page.index('class="stat-cards"') :].split("</dl>")[0]
+        card = page[page.index('class="stat-cards') :].split("</dl>")[0]
         assert "80.4\u00a0kg" in card and "\u22120.6\u00a0kg since" in card, tab
 
 

@@ -28,7 +28,7 @@ def menu_items(user: User) -> list[MenuItem]:
         MenuItem("admin-dashboard", _("Dashboard"), url_for("admin.dashboard"), 5, "dashboard"),
         MenuItem("admin-sessions", _("Sessions"), url_for("admin.sessions"), 60, "clock"),
         MenuItem("admin-settings", _("Settings"), url_for("admin.settings_page"), 70, "settings"),
-        MenuItem("admin-users", _("Users"), url_for("admin.users"), 75, "users"),
+        MenuItem("admin-users", _("Users"), url_for("admin.users"), 75, "user-cog"),
         MenuItem("admin-addons", _("Add-ons"), url_for("admin.addons"), 80, "addons"),
         MenuItem("admin-themes", _("Themes"), url_for("admin.themes_page"), 85, "palette"),
     ]

@@ -9,8 +9,6 @@ default. The admin settings page lists :func:`card_choices` and saves
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import g
 from flask_babel import format_date, format_time, ngettext
 from flask_babel import gettext as _
@@ -36,18 +34,15 @@ def stats_for(client: User) -> ClientStats:
 
 
 def duration_text(minutes: int) -> str:
-    """45 → '45 min'; 150 → '2 h 30 min'; 120 → '2 h'."""
+    """45 → '45 min'; 150 → '2 h 30 min'; 120 → '2 h' (no-break spaces: one line)."""
     hours, rest = divmod(minutes, 60)
     if not hours:
-        return _("%(n)s min", n=rest)
-    if not rest:
-        return _("%(h)s h", h=hours)
-    return _("%(h)s h %(m)s min", h=hours, m=rest)
-
-
-def _when(moment: datetime) -> str:
-    """'Wed 25 Nov, 9:00 AM' in the viewer's language and time zone."""
-    return f"{format_date(moment, 'EEE d MMM')}, {format_time(moment, 'short')}"
+        text = _("%(n)s min", n=rest)
+    elif not rest:
+        text = _("%(h)s h", h=hours)
+    else:
+        text = _("%(h)s h %(m)s min", h=hours, m=rest)
+    return text.replace(" ", "\u00a0")
 
 
 def core_cards(client: User) -> list[StatCard]:
@@ -69,8 +64,10 @@ def core_cards(client: User) -> list[StatCard]:
         StatCard(
             "next",
             _("Next session"),
-            _when(stats.next_start) if stats.next_start else "—",
-            stats.next_title if stats.next_start else _("None planned"),
+            format_date(stats.next_start, "EEE d MMM") if stats.next_start else "—",
+            f"{format_time(stats.next_start, 'short')} · {stats.next_title}"
+            if stats.next_start
+            else _("None planned"),
             order=40,
         ),
         StatCard(

@@ -6,6 +6,7 @@ else the site's. Money is integer minor units plus an ISO currency code.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -88,11 +89,31 @@ def money(amount: int | None, currency: str = "EUR") -> str:
     return format_currency(from_minor(amount, currency), currency, locale=str(get_locale() or "en"))
 
 
+#: The one date style people read, in every language: weekday, day, month name, year
+#: ("Fri 25 Dec 2026", "ven. 25 déc. 2026"); never an ambiguous numeric one.
+DATE_PATTERN = "EEE d MMM y"
+
+
+def when(moment: datetime | date | None, *, year: bool = True) -> str:
+    """An instant as people read it: 'Fri 25 Dec 2026, 10:00 AM' (a date alone: no time).
+
+    ``year=False`` drops the year where the context makes it plain (a card about the
+    coming days). Shown in the viewer's time zone and language, like every filter here.
+    """
+    if moment is None:
+        return ""
+    pattern = DATE_PATTERN if year else "EEE d MMM"
+    if not isinstance(moment, datetime):
+        return format_date(moment, pattern)
+    return f"{format_date(moment, pattern)}, {format_time(moment, 'short')}"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         datetime=lambda dt, fmt="medium": format_datetime(dt, fmt) if dt else "",
         date=lambda dt, fmt="medium": format_date(dt, fmt) if dt else "",
         time=lambda dt, fmt="short": format_time(dt, fmt) if dt else "",
+        when=when,
         money=money,
         amount_field=amount_field,
     )

@@ -1,7 +1,8 @@
 /* Client area and receipts: progressive enhancement only.
  *  - [data-print] buttons (hidden without JavaScript) print the page;
  *  - [data-copy] buttons copy the value of the input they name;
- *  - on a narrow screen, the tab bar scrolls so that the current tab shows.
+ *  - when the tab bar scrolls, it scrolls so that the current tab shows;
+ *  - a sideways row of figures loses its fading edge once scrolled to the end.
  */
 (function () {
   "use strict";
@@ -26,5 +27,14 @@
     if (current && current.offsetLeft + current.offsetWidth > bar.clientWidth) {
       bar.scrollLeft = current.offsetLeft - (bar.clientWidth - current.offsetWidth) / 2;
     }
+  });
+
+  document.querySelectorAll(".stat-cards-compact").forEach(function (row) {
+    function update() {
+      row.classList.toggle("is-scrolled-end", row.scrollLeft + row.clientWidth >= row.scrollWidth - 4);
+    }
+    row.addEventListener("scroll", update, { passive: true });
+    window.addEventListener("resize", update);
+    update();
   });
 })();
