@@ -57,6 +57,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(10))
     timezone: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str | None] = mapped_column(String(10))
+    #: The language this user's browser asked for at the last sign-in: emails use it when
+    #: ``locale`` is automatic (None), so they match what the user reads on the site.
+    last_locale: Mapped[str | None] = mapped_column(String(10))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Name a coach signs emails with; falls back to the full name.
     display_name: Mapped[str | None] = mapped_column(String(150))

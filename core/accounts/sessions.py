@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.accounts.audit import audit
 from core.accounts.models import User, UserSession
 from core.db import db, utcnow
+from core.i18n import browser_locale
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def start_session(user: User) -> None:
     )
     agent = (request.user_agent.string or "")[:200] or None
     db.add(UserSession(id=_digest(secret), user_id=user.id, user_agent=agent))
+    user.last_locale = browser_locale()
     db.commit()
     user.login_session = secret
     login_user(user)

@@ -29,6 +29,10 @@ class OutboxEmail(Base):
         CheckConstraint(f"status IN {EMAIL_STATUSES!r}", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
         Index("ix_outbox_emails_due", "status", "next_attempt_at"),
+        # The email log: newest first, optionally by status or type (core/emails/log.py).
+        Index("ix_outbox_emails_created", "created_at", "id"),
+        Index("ix_outbox_emails_status_created", "status", "created_at", "id"),
+        Index("ix_outbox_emails_type_created", "email_type", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

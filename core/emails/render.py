@@ -48,8 +48,10 @@ class RenderedEmail:
 
 
 def recipient_locale(user: User) -> str:
-    if user.locale in LANGUAGES:
-        return str(user.locale)
+    """The profile language; when automatic, the one the browser used at the last sign-in."""
+    for choice in (user.locale, user.last_locale):
+        if choice in LANGUAGES:
+            return str(choice)
     default = current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
     return default if default in LANGUAGES else "en"
 

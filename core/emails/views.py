@@ -1,8 +1,10 @@
-"""Email pages: the session panel's button, the admin outbox, the cron URL and the email logo."""
+"""Email pages: the session panel's button, the email log (admin outbox and coach view),
+the cron URL and the email logo."""
 
 from __future__ import annotations
 
 import hmac
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -22,23 +24,33 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.accounts.access import admin_required, public, staff_required
+from core.accounts.audit import audit
+from core.accounts.models import Role, User
 from core.accounts.permissions import capability_required
 from core.db import db
+from core.emails.log import (
+    LOG_STATUSES,
+    LogFilters,
+    email_log_page,
+    resend,
+    visible_email_or_404,
+)
 from core.emails.models import EmailStatus, OutboxEmail
 from core.emails.notify import send_confirmation as queue_confirmation
 from core.emails.options import cron_token
 from core.emails.outbox import InvalidAddress
 from core.emails.settings import logo_folder
+from core.emails.types import all_email_types
 from core.extensions import csrf, get_limiter
 from core.sessions.access import get_session_or_404
 from core.worker import run_once
 from core.worker.delivery import retry
+from core.worker.smtp import message_id
 
 bp = Blueprint("emails", __name__)
 
 #: One cron call sends at most this many emails, so that it ends within a web timeout.
 CRON_EMAIL_LIMIT = 500
-OUTBOX_PAGE_ROWS = 100
 
 
 def _back(default: str) -> str:
@@ -72,9 +84,43 @@ def send_confirmation(session_id: int) -> ResponseReturnValue:
     return redirect(_back(url_for("coach.home", open_session=session.id)))
 
 
+def _log_filters() -> LogFilters:
+    """The log's filters from the query string; unknown values are ignored, not errors."""
+    args = request.args
+    email_type = args.get("type", "")
+    status = args.get("status", "")
+    return LogFilters(
+        q=args.get("q", "").strip()[:200],
+        email_type=email_type if email_type in all_email_types() else "",
+        status=status if status in LOG_STATUSES else "",
+        client_id=args.get("client", type=int),
+        session_id=args.get("session", type=int),
+    )
+
+
+def _render_log(endpoint: str, **context: Any) -> str:
+    """The email log page for ``endpoint`` (the admin outbox or the coach's log)."""
+    filters = _log_filters()
+    log_page = email_log_page(current_user, filters, request.args.get("page", 1, type=int) or 1)
+    client = db.get(User, filters.client_id) if filters.client_id is not None else None
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "emails/outbox.html",
+        log=log_page,
+        filters=filters,
+        filter_client=client,
+        endpoint=endpoint,
+        page_url=lambda n: url_for(endpoint, page=n, **args),
+        email_types=all_email_types(),
+        statuses=LOG_STATUSES,
+        **context,
+    )
+
+
 @bp.route("/admin/outbox")
 @admin_required
 def outbox() -> ResponseReturnValue:
+    """The site's email log, with the queue's counters and the retry actions."""
     counts = dict(
         db.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all()
     )
@@ -83,25 +129,43 @@ def outbox() -> ResponseReturnValue:
             OutboxEmail.status == EmailStatus.PENDING.value, OutboxEmail.last_error.is_not(None)
         )
     )
+    return _render_log("emails.outbox", counts=counts, waiting=waiting or 0)
 
-    def latest(status: EmailStatus) -> list[OutboxEmail]:
-        return list(
-            db.scalars(
-                select(OutboxEmail)
-                .where(OutboxEmail.status == status.value)
-                .order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
-                .limit(OUTBOX_PAGE_ROWS)
-            )
-        )
 
+@bp.route("/emails/log")
+@staff_required
+@capability_required("view_clients")
+def log() -> ResponseReturnValue:
+    """The same log for a coach, limited to their clients (reached from a client or session)."""
+    return _render_log("emails.log")
+
+
+@bp.route("/emails/log/<int:email_id>")
+@staff_required
+@capability_required("view_clients")
+def email_detail(email_id: int) -> ResponseReturnValue:
+    """What was sent: headers, the text part and the HTML part (in a sandboxed frame)."""
+    email = visible_email_or_404(current_user, email_id)
+    back = "emails.outbox" if current_user.role == Role.ADMIN else "emails.log"
     return render_template(
-        "emails/outbox.html",
-        counts=counts,
-        waiting=waiting or 0,
-        dead=latest(EmailStatus.DEAD),
-        pending=latest(EmailStatus.PENDING),
-        page_rows=OUTBOX_PAGE_ROWS,
+        "emails/email_detail.html",
+        email=email,
+        message_id=email.message_id or message_id(email),
+        back_url=url_for(back),
     )
+
+
+@bp.route("/emails/log/<int:email_id>/resend", methods=["POST"])
+@staff_required
+@capability_required("view_clients")
+def resend_email(email_id: int) -> ResponseReturnValue:
+    """Queue a copy of an email through the outbox (the original stays as it was)."""
+    original = visible_email_or_404(current_user, email_id)
+    copy = resend(original)
+    db.commit()
+    audit("email resent: user %s resent email %s as %s", current_user.id, original.id, copy.id)
+    flash(_("A copy of the email is on its way to %(to)s.", to=copy.to_address), "success")
+    return redirect(url_for("emails.email_detail", email_id=copy.id))
 
 
 @bp.route("/admin/outbox/<int:email_id>/retry", methods=["POST"])
@@ -111,7 +175,7 @@ def retry_email(email_id: int) -> ResponseReturnValue:
         abort(404)
     db.commit()
     flash(_("The email will be sent again on the next worker pass."), "success")
-    return redirect(url_for("emails.outbox"))
+    return redirect(_back(url_for("emails.outbox")))
 
 
 @bp.route("/admin/outbox/retry-dead", methods=["POST"])

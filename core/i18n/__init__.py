@@ -25,10 +25,15 @@ def select_locale() -> str:
     if has_request_context():
         if current_user.is_authenticated and current_user.locale in LANGUAGES:
             return current_user.locale  # type: ignore[no-any-return]
-        best = request.accept_languages.best_match(list(LANGUAGES))
+        best = browser_locale()
         if best:
             return best
     return "en"
+
+
+def browser_locale() -> str | None:
+    """The site language the browser's Accept-Language prefers, if it names one."""
+    return request.accept_languages.best_match(list(LANGUAGES))
 
 
 def site_timezone() -> ZoneInfo:

@@ -64,6 +64,19 @@ def test_admin_email_settings_test_reminder_and_outbox(  # type: ignore[no-untyp
     page.wait_for_selector(".flash-success")
     assert db_status(app, reminder.id) == "pending"
 
+    # The log: search by client name, open the email, see it rendered, resend it.
+    page.fill("input[name=q]", "kim lee")
+    page.click("main button:has-text('Search')")
+    page.click(f"a[href='/emails/log/{reminder.id}'] >> nth=0")
+    page.wait_for_selector("iframe.email-preview")
+    assert "Message-ID" in page.inner_text("main")
+    frame = page.frame_locator("iframe.email-preview")
+    assert "Mobility" in frame.locator("body").inner_text()
+    screenshot(page, "emails-log-detail")
+    page.click("button:has-text('Resend')")
+    page.wait_for_selector(".flash-success")
+    assert sum(e.session_id == session_id and e.email_type == "reminder" for e in outbox(app)) == 2
+
 
 def db_status(app: Flask, email_id: int) -> str:
     with app.app_context():
@@ -87,6 +100,12 @@ def test_coach_sends_the_confirmation_from_the_session_panel(  # type: ignore[no
     assert panel.locator("button:has-text('Send confirmation')").count() == 0
     panel.scroll_into_view_if_needed()
     screenshot(page, "emails-session-panel")
+    # The session's emails in the coach's log.
+    panel.locator("a:has-text('Email log')").click()
+    page.wait_for_selector(".outbox-table")
+    assert "Booking confirmation" in page.inner_text("main")
+    assert client.email in page.inner_text("main")
+    screenshot(page, "emails-coach-log")
 
 
 def test_forgot_password_page(page, live_server: str, app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
