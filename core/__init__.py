@@ -61,6 +61,7 @@ def _blueprints() -> list[Any]:
     from core.clientarea.views import bp as clientarea_bp
     from core.coach.views import bp as coach_bp
     from core.emails.views import bp as emails_bp
+    from core.operations.views import bp as operations_bp
     from core.payments import refunds as _refunds  # noqa: F401 (its route joins payments_bp)
     from core.payments.views import bp as payments_bp
     from core.programs.views import bp as programs_bp
@@ -75,6 +76,7 @@ def _blueprints() -> list[Any]:
         payments_bp,
         emails_bp,
         programs_bp,
+        operations_bp,
     ]
 
 
@@ -87,6 +89,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     from core.accounts import sessions as login_sessions
     from core.accounts.views import too_many_requests
     from core.extensions import babel, csrf, init_limiter, login_manager
+    from core.operations import logs
 
     app = CoachdeskFlask(
         "core",
@@ -95,9 +98,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     )
     app.config.update(config_module.load_config(Path(app.instance_path)))
     app.config.update(overrides or {})
-    logging.basicConfig(
-        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if app.config["PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -126,6 +127,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     themes.init_app(app)
 
     login_sessions.init_app(app)  # the user loader: one login session row joined with its user
+    logs.init_app(app)
 
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)

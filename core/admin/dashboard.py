@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 
 from flask import redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -20,6 +20,7 @@ from core.admin.setup import setup_completed
 from core.db import db, utcnow
 from core.emails.models import EmailStatus, OutboxEmail
 from core.i18n import money, site_timezone
+from core.operations.health import WORKER_STALE_AFTER, last_heartbeat
 from core.payments.models import Refund
 from core.payments.queries import sessions_needing_attention
 from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
@@ -51,6 +52,14 @@ class DayFigures:
     pending_emails: int
     awaiting_confirmation: int
     refunded_by_currency: dict[str, int]
+    worker_last_run: datetime | None = None
+    now: datetime | None = None
+
+    @property
+    def worker_down(self) -> bool:
+        """No worker pass recently: emails and reminders wait."""
+        last, now = self.worker_last_run, self.now or utcnow()
+        return last is None or now - last > WORKER_STALE_AFTER
 
 
 def day_figures(day: date, now: datetime) -> DayFigures:
@@ -88,7 +97,16 @@ def day_figures(day: date, now: datetime) -> DayFigures:
         pending_emails=email_counts.get(EmailStatus.PENDING.value, 0),
         awaiting_confirmation=awaiting or 0,
         refunded_by_currency={currency: int(total) for currency, total in refunded_rows},
+        worker_last_run=last_heartbeat(),
+        now=now,
     )
+
+
+def _worker_text(figures: DayFigures) -> str:
+    if figures.worker_last_run is None:
+        return _("Never")
+    now = figures.now or utcnow()
+    return format_timedelta(figures.worker_last_run - now, add_direction=True)
 
 
 def _amounts_text(by_currency: dict[str, int]) -> str:
@@ -124,6 +142,12 @@ def stat_cards(figures: DayFigures) -> list[StatCard]:
             str(figures.pending_emails),
             hint=_("In the outbox"),
         ),
+        StatCard(
+            "worker-last-run",
+            _("Worker last run"),
+            _worker_text(figures),
+            hint=_("Sends emails and reminders"),
+        ),
     ]
 
 
@@ -144,6 +168,17 @@ def alerts(figures: DayFigures, coach_count: int) -> list[Alert]:
                 ),
                 url_for("emails.outbox"),
                 _("See them"),
+            )
+        )
+    if figures.worker_down:
+        found.append(
+            Alert(
+                "error",
+                _(
+                    "The worker has not run for a while (last run: %(when)s): "
+                    "emails and reminders are not being sent.",
+                    when=_worker_text(figures),
+                ),
             )
         )
     if figures.pending_by_currency:
