@@ -16,13 +16,12 @@ from flask.testing import FlaskClient
 from core import create_app
 from core.accounts.models import Role
 from core.config import ConfigError, load_config
-from core.db import db, get_database, utcnow
-from core.emails.models import OutboxEmail
+from core.db import get_database, utcnow
 from core.operations.health import HEARTBEAT
 from core.operations.logs import JsonFormatter, RequestIdFilter
 from core.worker import run_once
 from tests.helpers import fresh_database_url, set_options
-from tests.test_admin_dashboard import mark_setup_done, stat_figures
+from tests.test_admin_dashboard import add_email, mark_setup_done, stat_figures
 
 
 def health(client: FlaskClient) -> tuple[int, dict[str, Any]]:
@@ -34,18 +33,13 @@ def health(client: FlaskClient) -> tuple[int, dict[str, Any]]:
 
 def queue_email(app: Flask, due: timedelta) -> None:
     """One pending email to chloe@example.test, due ``due`` ago."""
-    with app.app_context():
-        db.add(
-            OutboxEmail(
-                email_type="test",
-                to_address="chloe@example.test",
-                from_address="site@example.test",
-                subject="Hello Chloé",
-                body_text="Hi",
-                next_attempt_at=utcnow() - due,
-            )
-        )
-        db.commit()
+    add_email(
+        app,
+        "pending",
+        to_address="chloe@example.test",
+        subject="Hello Chloé",
+        next_attempt_at=utcnow() - due,
+    )
 
 
 def test_healthy_after_a_worker_pass_without_signing_in(app: Flask, client: FlaskClient) -> None:

@@ -18,9 +18,8 @@ from core.admin.blueprint import bp, session_url, site_midnight
 from core.admin.session_rows import awaiting_confirmation, badge_labels
 from core.admin.setup import setup_completed
 from core.db import db, utcnow
-from core.emails.models import EmailStatus, OutboxEmail
 from core.i18n import money, site_timezone
-from core.operations.health import WORKER_STALE_AFTER, last_heartbeat
+from core.operations.health import WORKER_STALE_AFTER, last_heartbeat, outbox_figures
 from core.payments.models import Refund
 from core.payments.queries import sessions_needing_attention
 from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
@@ -75,13 +74,7 @@ def day_figures(day: date, now: datetime) -> DayFigures:
         .group_by(CoachingSession.currency)
         .order_by(CoachingSession.currency)
     ).all()
-    email_counts = dict(
-        db.execute(
-            select(OutboxEmail.status, func.count(OutboxEmail.id))
-            .where(OutboxEmail.status.in_([EmailStatus.DEAD.value, EmailStatus.PENDING.value]))
-            .group_by(OutboxEmail.status)
-        ).all()
-    )
+    outbox = outbox_figures(now)
     awaiting = db.scalar(select(func.count(CoachingSession.id)).where(awaiting_confirmation(now)))
     refunded_rows = db.execute(
         select(Refund.currency, func.sum(Refund.amount))
@@ -93,8 +86,8 @@ def day_figures(day: date, now: datetime) -> DayFigures:
         day=day,
         sessions=sessions,
         pending_by_currency={currency: int(total) for currency, total in pending_rows},
-        dead_emails=email_counts.get(EmailStatus.DEAD.value, 0),
-        pending_emails=email_counts.get(EmailStatus.PENDING.value, 0),
+        dead_emails=outbox.dead,
+        pending_emails=outbox.backlog,
         awaiting_confirmation=awaiting or 0,
         refunded_by_currency={currency: int(total) for currency, total in refunded_rows},
         worker_last_run=last_heartbeat(),
