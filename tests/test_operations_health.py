@@ -115,12 +115,15 @@ def test_the_dashboard_shows_the_worker(app: Flask, as_role) -> None:
     web, _admin = as_role(Role.ADMIN)
     html = web.get("/admin/").get_data(as_text=True)
     assert stat_figures(html)["Worker last run"] == "Never"
-    assert "The worker has not run for a while" in html
+    assert "No worker has run yet: emails and reminders are not being sent." in html
     with app.app_context():
         run_once()
     html = web.get("/admin/").get_data(as_text=True)
     assert stat_figures(html)["Worker last run"].endswith("ago")
-    assert "The worker has not run for a while" not in html
+    assert "not being sent" not in html
+    set_options(app, **{HEARTBEAT.replace(".", "__"): {"at": "2026-01-01T00:00:00+00:00"}})
+    html = web.get("/admin/").get_data(as_text=True)
+    assert "The worker last ran " in html and " ago: emails and reminders" in html
 
 
 # -- request ids --------------------------------------------------------------

@@ -164,16 +164,15 @@ def alerts(figures: DayFigures, coach_count: int) -> list[Alert]:
             )
         )
     if figures.worker_down:
-        found.append(
-            Alert(
-                "error",
-                _(
-                    "The worker has not run for a while (last run: %(when)s): "
-                    "emails and reminders are not being sent.",
-                    when=_worker_text(figures),
-                ),
+        text = (
+            _("No worker has run yet: emails and reminders are not being sent.")
+            if figures.worker_last_run is None
+            else _(
+                "The worker last ran %(when)s: emails and reminders are not being sent.",
+                when=_worker_text(figures),
             )
         )
+        found.append(Alert("error", text))
     if figures.pending_by_currency:
         found.append(
             Alert(
