@@ -181,3 +181,22 @@ def test_force_replaces_what_the_target_held(
         assert emails == {site["coach"].email, site["client"].email}
     finally:
         get_database(fresh).engine.dispose()
+
+
+def test_the_backup_reads_one_snapshot_and_writers_do_not_wait(
+    app: Flask, site: dict[str, Any]
+) -> None:
+    import time
+
+    from core.operations.backup import _snapshot
+
+    count = select(func.count()).select_from(User)
+    with _snapshot(app) as conn:
+        before = conn.execute(count).scalar()
+        started = time.monotonic()
+        with app.app_context():
+            add_user("during@example.test")  # another process writing meanwhile
+        assert time.monotonic() - started < 5
+        assert conn.execute(count).scalar() == before == 2
+    with app.app_context():
+        assert db.scalar(count) == 3

@@ -5,8 +5,8 @@ The archive is a tar.gz holding ``manifest.json``, one JSON-lines file per table
 
 The database dump is *portable* (rows as JSON, read through SQLAlchemy) rather than
 ``pg_dump``/a copy of the SQLite file: it needs no client tool matching the server's
-version, reads in one snapshot transaction while the site runs (REPEATABLE READ on
-PostgreSQL; on SQLite the transaction holds the write lock, so writers wait a moment),
+version, reads in one snapshot transaction while the site runs and writes (REPEATABLE
+READ on PostgreSQL, a WAL read transaction on SQLite),
 and restores into either database, so a site can move from SQLite to PostgreSQL.
 A restore migrates the empty target to the revisions recorded in the manifest, then
 inserts the rows in foreign-key order and moves PostgreSQL's sequences past them.
@@ -32,7 +32,18 @@ import click
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import Connection, MetaData, Table, func, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.pool import NullPool
 
 from core.config import SECRET_KEY_FILE_NAME
 from core.db import get_database, utcnow
@@ -98,16 +109,35 @@ def _decode(value: Any, sqlite: bool) -> Any:
 
 @contextmanager
 def _snapshot(app: Flask) -> Iterator[Connection]:
-    """A connection reading one consistent state of the database."""
-    engine = get_database(app).engine
-    if engine.dialect.name == "postgresql":
-        snapshot = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    """A connection reading one consistent state of the database, without stopping writers.
+
+    PostgreSQL: a REPEATABLE READ, read-only transaction. SQLite: a plain (deferred)
+    transaction on an engine of its own: in WAL mode it reads one snapshot while others
+    write (the application's engine begins every transaction IMMEDIATE, which would
+    make every writer wait for the whole backup).
+    """
+    database = get_database(app)
+    if database.dialect == "postgresql":
+        snapshot = database.engine.connect().execution_options(isolation_level="REPEATABLE READ")
         with snapshot as conn, conn.begin():
             conn.execute(text("SET TRANSACTION READ ONLY"))
             yield conn
         return
-    with engine.connect() as conn, conn.begin():  # BEGIN IMMEDIATE: writers wait until done
-        yield conn
+    reader = create_engine(database.engine.url, poolclass=NullPool)
+
+    @event.listens_for(reader, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we say BEGIN ourselves
+
+    try:
+        with reader.connect() as conn:
+            conn.exec_driver_sql("BEGIN")  # deferred: the snapshot starts at the first read
+            try:
+                yield conn
+            finally:
+                conn.exec_driver_sql("ROLLBACK")
+    finally:
+        reader.dispose()
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
