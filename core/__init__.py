@@ -63,6 +63,7 @@ def _blueprints() -> list[Any]:
     from core.clientarea.views import bp as clientarea_bp
     from core.coach.views import bp as coach_bp
     from core.emails.views import bp as emails_bp
+    from core.operations.views import bp as operations_bp
     from core.payments import refunds as _refunds  # noqa: F401 (its route joins payments_bp)
     from core.payments.views import bp as payments_bp
     from core.privacy.views import bp as privacy_bp
@@ -79,6 +80,7 @@ def _blueprints() -> list[Any]:
         emails_bp,
         programs_bp,
         privacy_bp,
+        operations_bp,
     ]
 
 
@@ -91,6 +93,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     from core.accounts import sessions as login_sessions
     from core.accounts.views import too_many_requests
     from core.extensions import babel, csrf, init_limiter, login_manager
+    from core.operations import logs
 
     app = CoachdeskFlask(
         "core",
@@ -99,9 +102,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     )
     app.config.update(config_module.load_config(Path(app.instance_path)))
     app.config.update(overrides or {})
-    logging.basicConfig(
-        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if app.config["PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -130,6 +131,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     themes.init_app(app)
 
     login_sessions.init_app(app)  # the user loader: one login session row joined with its user
+    logs.init_app(app)
 
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)

@@ -501,3 +501,8 @@ def main(argv: list[str] | None = None) -> Any:
 from core.worker.cli import worker_command  # noqa: E402 (kept last: the worker registers itself)
 
 cli.add_command(worker_command)
+
+from core.operations.backup import backup_command, restore_command  # noqa: E402
+
+cli.add_command(backup_command)
+cli.add_command(restore_command)

@@ -59,7 +59,9 @@ OPTIONS: dict[str, tuple[Any, str]] = {
     "default_locale": ("en", "locale"),
     "max_upload_mb": (10, "megabytes"),
     "log_level": ("INFO", "log_level"),
+    "log_format": ("text", "log_format"),  # text, or json: one object per line
 }
+LOG_FORMATS = ("text", "json")
 
 SMTP_SCHEMES = {"smtp", "smtp+starttls", "smtps"}
 #: Rate-limit counters: in this process, or in Redis (shared by every process).
@@ -110,6 +112,7 @@ def _parse(name: str, raw: Any, kind: str) -> Any:
         "folder": _folder,
         "locale": _locale,
         "log_level": _log_level,
+        "log_format": _log_format,
     }
     return checks[kind](name, text) if kind in checks else text
 
@@ -172,6 +175,12 @@ def _log_level(name: str, text: str) -> str:
     if text.upper() not in levels:
         raise ConfigError(f"{name} must be one of {', '.join(levels)}, not {text!r}")
     return text.upper()
+
+
+def _log_format(name: str, text: str) -> str:
+    if text.lower() not in LOG_FORMATS:
+        raise ConfigError(f"{name} must be one of {', '.join(LOG_FORMATS)}, not {text!r}")
+    return text.lower()
 
 
 def _check_size(name: str, value: int) -> int:
@@ -331,6 +340,7 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "MAX_UPLOAD_MB": values["max_upload_mb"],
         "MAX_CONTENT_LENGTH": (values["max_upload_mb"] * 5 + 1) * 1024 * 1024,
         "LOG_LEVEL": values["log_level"],
+        "LOG_FORMAT": values["log_format"],
         "SLUGS": slugs,
         "PREFERRED_URL_SCHEME": urlsplit(base_url).scheme,
         # Cookies: never readable from scripts, not sent cross-site, HTTPS-only when served so.

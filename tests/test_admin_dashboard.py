@@ -45,18 +45,18 @@ def add_session(
         return session.id
 
 
-def add_email(app: Flask, status: str) -> None:
+def add_email(app: Flask, status: str, **fields: Any) -> None:
+    """Commit one outbox email (``fields`` override the defaults)."""
+    values: dict[str, Any] = {
+        "email_type": "test",
+        "to_address": "x@example.test",
+        "from_address": "site@example.test",
+        "subject": "Hello",
+        "body_text": "Hi",
+        "status": status,
+    }
     with app.app_context():
-        db.add(
-            OutboxEmail(
-                email_type="test",
-                to_address="x@example.test",
-                from_address="site@example.test",
-                subject="Hello",
-                body_text="Hi",
-                status=status,
-            )
-        )
+        db.add(OutboxEmail(**{**values, **fields}))
         db.commit()
 
 

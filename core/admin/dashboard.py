@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 
 from flask import redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -18,8 +18,8 @@ from core.admin.blueprint import bp, session_url, site_midnight
 from core.admin.session_rows import awaiting_confirmation, badge_labels
 from core.admin.setup import setup_completed
 from core.db import db, utcnow
-from core.emails.models import EmailStatus, OutboxEmail
 from core.i18n import money, site_timezone
+from core.operations.health import WORKER_STALE_AFTER, last_heartbeat, outbox_figures
 from core.payments.models import Refund
 from core.payments.queries import sessions_needing_attention
 from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
@@ -51,6 +51,14 @@ class DayFigures:
     pending_emails: int
     awaiting_confirmation: int
     refunded_by_currency: dict[str, int]
+    worker_last_run: datetime | None = None
+    now: datetime | None = None
+
+    @property
+    def worker_down(self) -> bool:
+        """No worker pass recently: emails and reminders wait."""
+        last, now = self.worker_last_run, self.now or utcnow()
+        return last is None or now - last > WORKER_STALE_AFTER
 
 
 def day_figures(day: date, now: datetime) -> DayFigures:
@@ -66,13 +74,7 @@ def day_figures(day: date, now: datetime) -> DayFigures:
         .group_by(CoachingSession.currency)
         .order_by(CoachingSession.currency)
     ).all()
-    email_counts = dict(
-        db.execute(
-            select(OutboxEmail.status, func.count(OutboxEmail.id))
-            .where(OutboxEmail.status.in_([EmailStatus.DEAD.value, EmailStatus.PENDING.value]))
-            .group_by(OutboxEmail.status)
-        ).all()
-    )
+    outbox = outbox_figures(now)
     awaiting = db.scalar(select(func.count(CoachingSession.id)).where(awaiting_confirmation(now)))
     refunded_rows = db.execute(
         select(Refund.currency, func.sum(Refund.amount))
@@ -84,11 +86,20 @@ def day_figures(day: date, now: datetime) -> DayFigures:
         day=day,
         sessions=sessions,
         pending_by_currency={currency: int(total) for currency, total in pending_rows},
-        dead_emails=email_counts.get(EmailStatus.DEAD.value, 0),
-        pending_emails=email_counts.get(EmailStatus.PENDING.value, 0),
+        dead_emails=outbox.dead,
+        pending_emails=outbox.backlog,
         awaiting_confirmation=awaiting or 0,
         refunded_by_currency={currency: int(total) for currency, total in refunded_rows},
+        worker_last_run=last_heartbeat(),
+        now=now,
     )
+
+
+def _worker_text(figures: DayFigures) -> str:
+    if figures.worker_last_run is None:
+        return _("Never")
+    now = figures.now or utcnow()
+    return format_timedelta(figures.worker_last_run - now, add_direction=True)
 
 
 def _amounts_text(by_currency: dict[str, int]) -> str:
@@ -124,6 +135,12 @@ def stat_cards(figures: DayFigures) -> list[StatCard]:
             str(figures.pending_emails),
             hint=_("In the outbox"),
         ),
+        StatCard(
+            "worker-last-run",
+            _("Worker last run"),
+            _worker_text(figures),
+            hint=_("Sends emails and reminders"),
+        ),
     ]
 
 
@@ -146,6 +163,16 @@ def alerts(figures: DayFigures, coach_count: int) -> list[Alert]:
                 _("See them"),
             )
         )
+    if figures.worker_down:
+        text = (
+            _("No worker has run yet: emails and reminders are not being sent.")
+            if figures.worker_last_run is None
+            else _(
+                "The worker last ran %(when)s: emails and reminders are not being sent.",
+                when=_worker_text(figures),
+            )
+        )
+        found.append(Alert("error", text))
     if figures.pending_by_currency:
         found.append(
             Alert(

@@ -148,7 +148,13 @@ def init_app(app: Flask, core_plugins: dict[str, Any]) -> PluginHost:
 
     @app.before_request
     def _hide_inactive_addons() -> None:
-        """An inactive add-on's URLs do not exist; an active one is migrated before it serves."""
+        """An inactive add-on's URLs do not exist; an active one is migrated before it serves.
+
+        Not for ``/healthz``: it must answer (503) even when the database is unmigrated
+        or unreachable, which is what it reports.
+        """
+        if request.endpoint == "operations.healthz":
+            return
         host.ensure_migrated(app)
         for blueprint in request.blueprints or _blueprints_of_refused_method():
             owner = owners.get(blueprint)

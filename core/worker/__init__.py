@@ -32,11 +32,15 @@ class PassResult:
 
 def outbox_pass(now: datetime | None = None, *, limit: int | None = None) -> DrainResult:
     """Queue the password resets asked for since the last pass (the "forgot password" form
-    leaves that to the worker), then send due emails (at most ``limit``)."""
+    leaves that to the worker), then send due emails (at most ``limit``), then note the
+    worker's heartbeat (what ``/healthz`` and the admin dashboard read)."""
     from core.emails.accounts import send_requested_resets
+    from core.operations.health import record_heartbeat
 
     send_requested_resets(now)
-    return drain(now, limit=limit)
+    result = drain(now, limit=limit)
+    record_heartbeat()
+    return result
 
 
 def run_once(now: datetime | None = None, *, limit: int | None = None) -> PassResult:

@@ -1,0 +1,1 @@
+"""Operations: backups and restores, health checks, request ids in the logs."""
