@@ -71,7 +71,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     import os
 
     from core import db as db_module
-    from core import i18n, plugins, themes
+    from core import i18n, plugins, themes, validation
     from core.accounts.views import too_many_requests
     from core.extensions import babel, csrf, init_limiter, login_manager
 
@@ -82,6 +82,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     )
     app.config.update(config_module.load_config(Path(app.instance_path)))
     app.config.update(overrides or {})
+    validation.init_app(app)  # before any route: bounded <int:…> and the request guard
     logging.basicConfig(
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

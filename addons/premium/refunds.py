@@ -25,6 +25,8 @@ from core import api
 from hooks import Tab, hookimpl
 
 CAPABILITY = "premium_refunds"
+#: Digits before the decimal point beyond which a typed amount is refused unread.
+MAX_DIGITS = 12
 
 
 def can_refund(viewer: api.User) -> bool:
@@ -68,10 +70,13 @@ def to_minor(text: str, currency: str) -> int | None:
         )
     except InvalidOperation:
         return None
-    if not value.is_finite() or value <= 0:
+    if not value.is_finite() or value <= 0 or value.adjusted() > MAX_DIGITS:
+        return None  # "Infinity", "NaN", "1e309": no amount anybody refunds
+    try:
+        minor = value.scaleb(digits)
+    except ArithmeticError:  # "1e-999999999": beyond what decimals can scale
         return None
-    minor = value.scaleb(digits)
-    if minor != minor.to_integral_value():
+    if minor <= 0 or minor != minor.to_integral_value():
         return None
     return int(minor)
 

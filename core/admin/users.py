@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
 from wtforms import EmailField, Field, RadioField, StringField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User, new_token
@@ -20,6 +20,7 @@ from core.admin.settings import strip
 from core.db import db
 from core.emails.accounts import send_login_details, send_password_reset
 from core.emails.outbox import valid_address
+from core.validation import max_length
 
 STAFF_ROLES = (Role.ADMIN.value, Role.COACH.value)
 #: The list's filter: its value in the URL → the roles it shows.
@@ -35,22 +36,24 @@ class PersonForm(FlaskForm):
     """Name, email and phone of a new coach or admin (also the wizard's first coach)."""
 
     first_name = StringField(
-        _l("First name"), validators=[DataRequired(), Length(max=100)], filters=[strip]
+        _l("First name"), validators=[DataRequired(), max_length(User.first_name)], filters=[strip]
     )
     last_name = StringField(
-        _l("Last name"), validators=[DataRequired(), Length(max=100)], filters=[strip]
+        _l("Last name"), validators=[DataRequired(), max_length(User.last_name)], filters=[strip]
     )
     email = EmailField(
         _l("Email"),
         validators=[
             DataRequired(),
-            Length(max=254),
+            max_length(User.email),
             valid_address,
             validate_new_email,
         ],
         filters=[strip],
     )
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)], filters=[strip])
+    phone = StringField(
+        _l("Phone"), validators=[Optional(), max_length(User.phone)], filters=[strip]
+    )
 
 
 class NewStaffForm(PersonForm):
