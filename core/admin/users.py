@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Optional, ValidationError
 
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User, new_token
-from core.accounts.service import create_user, find_by_email
+from core.accounts.service import AccountError, create_user, find_by_email
 from core.admin.blueprint import bp, choices, paginate
 from core.admin.settings import strip
 from core.db import db
@@ -70,15 +70,22 @@ class NewStaffForm(PersonForm):
     )
 
 
-def add_person(form: PersonForm, role: str, *, send_details: bool) -> User:
-    """Create the account from a validated form (no password: set by emailed link)."""
-    user = create_user(
-        email=form.email.data or "",
-        first_name=form.first_name.data or "",
-        last_name=form.last_name.data or "",
-        phone=form.phone.data,
-        role=role,
-    )
+def add_person(form: PersonForm, role: str, *, send_details: bool) -> User | None:
+    """Create the account from a validated form (no password: set by emailed link).
+
+    None, with the reason under the email field, when someone took the email meanwhile.
+    """
+    try:
+        user = create_user(
+            email=form.email.data or "",
+            first_name=form.first_name.data or "",
+            last_name=form.last_name.data or "",
+            phone=form.phone.data,
+            role=role,
+        )
+    except AccountError:
+        form.email.errors = [_("An account with this email already exists.")]
+        return None
     if send_details:
         send_login_details(user)
     return user
@@ -123,9 +130,10 @@ def user_new() -> ResponseReturnValue:
     if form.validate_on_submit():
         send = request.form.get("action") == "send"
         user = add_person(form, form.role.data or Role.COACH.value, send_details=send)
-        db.commit()
-        flash(created_message(user, sent=send), "success")
-        return redirect(url_for("admin.users"))
+        if user is not None:
+            db.commit()
+            flash(created_message(user, sent=send), "success")
+            return redirect(url_for("admin.users"))
     return render_template("admin/user_new.html", form=form)
 
 

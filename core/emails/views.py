@@ -55,7 +55,7 @@ def _back(default: str) -> str:
 def send_confirmation(session_id: int) -> ResponseReturnValue:
     """The email panel's button; notifying a client is part of editing sessions."""
     require_capability(current_user, "edit_sessions")
-    session = get_session_or_404(current_user, session_id)
+    session = get_session_or_404(current_user, session_id, for_update=True)  # one email per click
     try:
         sent = queue_confirmation(session, current_user)
     except InvalidAddress as exc:
