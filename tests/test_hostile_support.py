@@ -25,9 +25,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Rule
 
 from core.accounts.models import CoachClient, User, new_token
+from core.accounts.tokens import make_password_token
 from core.db import db, get_database, utcnow
 from core.emails.accounts import send_password_reset
 from core.emails.models import EmailStatus
+from core.emails.options import cron_token
 from core.payments.models import Payment
 from core.payments.receipts import issue_receipt
 from core.payments.service import record_payment
@@ -36,6 +38,7 @@ from core.sessions.documents import save_document
 from core.sessions.models import CoachingSession, SessionLink
 from core.settings import set_option
 from tests.conftest import login
+from tests.test_coach_support import PDF
 
 # -- hostile values -------------------------------------------------------------------
 
@@ -89,7 +92,6 @@ def hostile_value(kind: str) -> st.SearchStrategy[str]:
 
 # -- the scene ------------------------------------------------------------------------
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 ROLES = ("anonymous", "client", "coach", "admin")
 
 
@@ -186,9 +188,6 @@ def build_scene(app: Flask, make_user: Callable[..., User]) -> Scene:
         scene.payment_ids = [p.id for p in db.query(Payment).order_by(Payment.id)]
         scene.document_ids = [document.id]
         scene.email_ids = [email.id]
-        from core.accounts.tokens import make_password_token
-        from core.emails.options import cron_token
-
         scene.tokens = [
             str(db.get(User, client).calendar_token),
             make_password_token(db.get(User, client), "reset"),
@@ -202,9 +201,7 @@ def signed_in(app: Flask, role: str, scene: Scene) -> FlaskClient:
     if role != "anonymous":
         with app.app_context():
             user = db.get(User, scene.users[role])
-            assert user is not None
-            email = user.email
-        response = login(app, web, type("U", (), {"email": email})())  # type: ignore[arg-type]
+        response = login(app, web, user)  # type: ignore[arg-type]
         assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return web
 
@@ -217,7 +214,6 @@ class Control:
     name: str
     kind: str  # text, hidden, number, date, time, choice
     value: str | None  # what the browser sends by default (None: nothing)
-    options: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -266,18 +262,25 @@ class PageReader(HTMLParser):
         self._buttons: list[tuple[str, str]] = []
         self._select: Control | None = None
         self._textarea: Control | None = None
+        self._by_id: dict[str, Form] = {}
+        self._outside: list[tuple[str, tuple[str, str]]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         if tag == "a" and "href" in a:
             self.links.append(a["href"])
         elif tag == "option" and self._select is not None:
-            self._select.options.append(a.get("value", ""))
             if self._select.value is None or "selected" in a:
                 self._select.value = a.get("value", "")
         elif tag == "form":
             self._form = Form(a.get("method", "get").upper(), a.get("action", ""), [])
             self._buttons = []
+            if a.get("id"):
+                self._by_id[a["id"]] = self._form
+        elif tag in ("button", "input") and "form" in a and "name" in a:
+            # A submit button placed outside its form (``form="id"``): the editor's.
+            if a.get("type", "submit") == "submit":
+                self._outside.append((a["form"], (a["name"], a.get("value", ""))))
         elif self._form is None or "name" not in a:
             return
         elif tag == "input":
@@ -288,11 +291,10 @@ class PageReader(HTMLParser):
                 checked = kind not in ("checkbox", "radio") or "checked" in a
                 value = a.get("value", "on" if kind == "checkbox" else "")
                 existing = next((c for c in self._form.controls if c.name == a["name"]), None)
-                if existing is not None and kind == "radio":
-                    existing.options.append(value)
+                if existing is not None and kind == "radio":  # one control per radio group
                     existing.value = value if checked else existing.value
                     return
-                control = Control(a["name"], INPUT_KINDS.get(kind, "text"), None, [value])
+                control = Control(a["name"], INPUT_KINDS.get(kind, "text"), None)
                 control.value = value if checked else None
                 self._form.controls.append(control)
         elif tag == "button" and a.get("type", "submit") == "submit":
@@ -319,6 +321,12 @@ class PageReader(HTMLParser):
                     Form(self._form.method, self._form.action, self._form.controls, button)
                 )
             self._form = None
+
+    def close(self) -> None:
+        super().close()
+        for form_id, button in self._outside:
+            if (form := self._by_id.get(form_id)) is not None:
+                self.forms.append(Form(form.method, form.action, form.controls, button))
 
 
 # -- the walk -------------------------------------------------------------------------
@@ -421,6 +429,7 @@ class Walker:
             return []
         reader = PageReader()
         reader.feed(response.get_data(as_text=True))
+        reader.close()
         for form in reader.forms:
             self._remember_form(form, url)
         follow = []
@@ -461,6 +470,7 @@ class Walker:
             return None
         reader = PageReader()
         reader.feed(response.get_data(as_text=True))
+        reader.close()
         for fresh in reader.forms:
             fresh.action = fresh.action or form.page
             fresh.page, fresh.read_at = form.page, self.generation
