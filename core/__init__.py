@@ -10,12 +10,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2 import BaseLoader
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from core import config as config_module
@@ -89,7 +91,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     import os
 
     from core import db as db_module
-    from core import i18n, plugins, themes
+    from core import i18n, plugins, themes, validation
     from core.accounts import sessions as login_sessions
     from core.accounts.views import too_many_requests
     from core.extensions import babel, csrf, init_limiter, login_manager
@@ -102,6 +104,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     )
     app.config.update(config_module.load_config(Path(app.instance_path)))
     app.config.update(overrides or {})
+    validation.init_app(app)  # before any route: bounded <int:…> and the request guard
     logs.configure_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if app.config["PROXY_FIX"]:
@@ -147,6 +150,10 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
 
 
 def _register_error_pages(app: Flask, too_many_requests: Any) -> None:
+    """Error pages, each rendered after a rollback (a failed transaction must not fail them),
+    and concurrent writes answered with a message instead of an error page."""
+    from core.db import is_conflict, reset_session
+
     messages = {
         403: lambda: _("You do not have access to this page."),
         404: lambda: _("This page does not exist, or is not yours to see."),
@@ -158,6 +165,7 @@ def _register_error_pages(app: Flask, too_many_requests: Any) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> ResponseReturnValue:
+        reset_session()
         code = error.code or 500
         if code == 429:
             return too_many_requests(error)
@@ -168,6 +176,7 @@ def _register_error_pages(app: Flask, too_many_requests: Any) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> ResponseReturnValue:
+        reset_session()
         message = _(
             "This form has expired or was sent from elsewhere. Reload the page and try again."
         )
@@ -175,7 +184,44 @@ def _register_error_pages(app: Flask, too_many_requests: Any) -> None:
 
     @app.errorhandler(500)
     def _server_error(error: Exception) -> ResponseReturnValue:
+        reset_session()
         return render_template("errors/error.html", code=500, message=messages[500]()), 500
+
+    @app.errorhandler(StaleDataError)
+    @app.errorhandler(DBAPIError)
+    def _concurrent_write(error: Exception) -> ResponseReturnValue:
+        """Two requests wrote the same thing at once (a double click, two people): the
+        first won; this one is rolled back and sent back with a message. Any other
+        database error is a real failure: it goes on to the 500 page."""
+        if not is_conflict(error):
+            raise error
+        reset_session()
+        log.warning("%s %s lost a concurrent write: %s", request.method, request.path, error)
+        flash(
+            _(
+                "This was changed at the same moment from elsewhere (someone else, or a "
+                "second click). Your last action was not saved: check the page, then try "
+                "again if needed."
+            ),
+            "warning",
+        )
+        return redirect(_page_to_return_to(), 303)
+
+
+def _page_to_return_to() -> str:
+    """After a refused write: the form's ``next`` or the page it was sent from (same site
+    only), else the home page (which sends each role to its own)."""
+    from core.coach.blueprint import local_target
+
+    if request.method == "GET":  # never back to the same URL: no loop, whatever happens
+        return "/"
+    for candidate in (request.values.get("next"), request.referrer):
+        if candidate and candidate.startswith(request.host_url):
+            candidate = "/" + candidate.removeprefix(request.host_url)
+        target = local_target(candidate)
+        if target is not None:
+            return target
+    return "/"
 
 
 def _register_page_context(app: Flask) -> None:

@@ -120,6 +120,45 @@ def close_session(exc: BaseException | None = None) -> None:
         session.close()
 
 
+def reset_session() -> None:
+    """Roll back the request's ORM session, whatever state a failure left it in.
+
+    Error pages call it before rendering: their own queries (the menu, site options) must
+    not run inside a transaction PostgreSQL has already aborted.
+    """
+    session: Session | None = g.get("_db_session")
+    if session is None:
+        return
+    try:
+        session.rollback()
+    except Exception:  # a dead connection: start over with a new session
+        session.close()
+        g.pop("_db_session", None)
+
+
+#: SQLSTATEs of a write that lost a race: unique violation, serialization failure, deadlock.
+CONFLICT_SQLSTATES = {"23505", "40001", "40P01"}
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Whether a database error means "someone else wrote this first" (so: try again).
+
+    A version check that matched no row (``StaleDataError``), a unique constraint taken
+    meanwhile, or PostgreSQL giving up one of two transactions that crossed.
+    """
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    if isinstance(error, StaleDataError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    original = error.orig
+    if getattr(original, "sqlstate", None) in CONFLICT_SQLSTATES:
+        return True
+    return "UNIQUE constraint failed" in str(original)  # SQLite
+
+
 def get_database(app: Flask | None = None) -> Database:
     return cast(Database, (app or current_app).extensions["coachdesk.db"])
 

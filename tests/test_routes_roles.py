@@ -15,7 +15,7 @@ from typing import Any
 import coachdesk_testaddon  # noqa: F401  (its routes are part of the walk)
 import pytest
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from core.accounts.models import Role
 from core.accounts.permissions import coach_capabilities
@@ -36,7 +36,7 @@ def sample_url(rule: Rule) -> str:
     values: dict[str, Any] = {}
     for name in rule.arguments:
         converter = rule._converters[name]
-        values[name] = 999_999 if type(converter).__name__ in {"IntegerConverter"} else "x"
+        values[name] = 999_999 if isinstance(converter, IntegerConverter) else "x"
     url = rule.build(values, append_unknown=False)
     assert url is not None
     return url[1]

@@ -7,9 +7,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from core.accounts.models import User
+from core.validation import max_length
+
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), max_length(User.email)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
@@ -22,7 +25,7 @@ class SetPasswordForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), max_length(User.email)])
 
 
 class ConfirmEmailForm(FlaskForm):

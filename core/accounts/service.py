@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from core.accounts.audit import audit
 from core.accounts.models import Role, User, new_token
@@ -12,7 +13,10 @@ from core.db import db
 
 
 class AccountError(ValueError):
-    """An account cannot be created or changed as asked; the message is for the user."""
+    """An account cannot be created or changed as asked; the message is for the user.
+
+    Raised when the email is taken, also when another request took it a moment ago.
+    """
 
 
 def find_by_email(email: str) -> User | None:
@@ -46,8 +50,13 @@ def create_user(
         locale=locale,
         password_hash=hash_password(password) if password else None,
     )
-    db.add(user)
-    db.flush()
+    try:
+        with db.begin_nested():  # the unique index settles a race with another request
+            db.add(user)
+    except IntegrityError as exc:
+        if find_by_email(email) is None:
+            raise
+        raise AccountError(f"an account with the email {email} already exists") from exc
     return user
 
 

@@ -26,6 +26,7 @@ from core.admin.session_rows import (
 from core.admin.settings import strip
 from core.db import db, utcnow
 from core.sessions.models import CoachingSession
+from core.validation import db_int, supported_date
 
 
 class SessionFilters(FlaskForm):
@@ -35,7 +36,7 @@ class SessionFilters(FlaskForm):
         csrf = False
 
     client = StringField(_l("Client"), filters=[strip], render_kw={"type": "search"})
-    coach = SelectField(_l("Coach"), validate_choice=False)
+    coach = SelectField(_l("Coach"))
     status = SelectField(
         _l("Status"), choices=choices([("", _l("Any status")), *STATUS_LABELS.items()]), default=""
     )
@@ -44,8 +45,8 @@ class SessionFilters(FlaskForm):
         choices=choices([("", _l("Any payment")), *PAYMENT_LABELS.items()]),
         default="",
     )
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    start = DateField(_l("From"), validators=[Optional(), supported_date])
+    end = DateField(_l("To"), validators=[Optional(), supported_date])
     pending_confirmation = BooleanField(_l("Never confirmed to the client"))
 
     def validate_end(self, field: Any) -> None:
@@ -104,11 +105,11 @@ def sessions() -> ResponseReturnValue:
     filters.coach.choices = choices(
         [("", _l("Any coach")), *[(str(s.id), f"{s.first_name} {s.last_name}") for s in staff]]
     )
-    if not filters.validate():
-        for field in (filters.start, filters.end):
+    if not filters.validate():  # a filter that makes no sense is shown with why, and unused
+        for field in filters:
             if field.errors:
                 field.data = None
-    page = paginate(filtered_sessions(filters), request.args.get("page", 1, type=int))
+    page = paginate(filtered_sessions(filters), request.args.get("page", 1, type=db_int))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "admin/sessions.html",

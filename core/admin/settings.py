@@ -37,9 +37,10 @@ from core.admin.logos import logo_field, logo_url, replace_logo
 from core.clientarea.cards import HIDDEN_CARDS, card_choices, set_hidden_cards
 from core.coach.queries import ADMIN_SCOPES
 from core.db import db
-from core.i18n import is_valid_timezone
+from core.i18n import timezone_names
 from core.plugins import render_tab, tabs_from
 from core.settings import get_option, set_option
+from core.validation import known_timezone
 from hooks import Tab
 
 CANCELLATION_WINDOWS = (0, 12, 24, 48, 72)
@@ -79,13 +80,6 @@ def settings_page(key: str | None = None) -> ResponseReturnValue:
 
 
 # -- the shared flow ------------------------------------------------------------
-
-
-def validate_timezone(form: FlaskForm, field: Field) -> None:
-    if not is_valid_timezone(field.data or ""):
-        raise ValidationError(
-            _("“%(name)s” is not a known time zone (for example Europe/Paris).", name=field.data)
-        )
 
 
 def validate_currency(form: FlaskForm, field: Field) -> None:
@@ -157,9 +151,7 @@ def option_section(
 
 
 def timezone_choices() -> list[SelectChoice]:
-    from zoneinfo import available_timezones
-
-    return choices((name, name.replace("_", " ")) for name in sorted(available_timezones()))
+    return choices((name, name.replace("_", " ")) for name in sorted(timezone_names()))
 
 
 class GeneralForm(OptionForm):
@@ -179,7 +171,7 @@ class GeneralForm(OptionForm):
     )
     timezone = SelectField(
         _l("Site time zone"),
-        validators=[DataRequired(), validate_timezone],
+        validators=[DataRequired(), known_timezone],
         validate_choice=False,
         description=_l("Session times, emails and reminders use it."),
     )

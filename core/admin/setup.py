@@ -75,8 +75,9 @@ def _coach_step(form: PersonForm) -> ResponseReturnValue | None:
     if form.validate_on_submit():
         send = request.form.get("action") == "send"
         user = add_person(form, Role.COACH.value, send_details=send)
-        flash(created_message(user, sent=send), "success")
-        return _finish()
+        if user is not None:
+            flash(created_message(user, sent=send), "success")
+            return _finish()
     return None
 
 

@@ -10,16 +10,17 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
 from wtforms import EmailField, Field, RadioField, StringField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User
-from core.accounts.service import create_user, find_by_email, set_account_active
+from core.accounts.service import AccountError, create_user, find_by_email, set_account_active
 from core.admin.blueprint import bp, choices, paginate
 from core.admin.settings import strip
 from core.db import db
 from core.emails.accounts import send_login_details, send_password_reset
 from core.emails.outbox import valid_address
+from core.validation import db_int, max_length
 
 STAFF_ROLES = (Role.ADMIN.value, Role.COACH.value)
 #: The list's filter: its value in the URL → the roles it shows.
@@ -35,22 +36,24 @@ class PersonForm(FlaskForm):
     """Name, email and phone of a new coach or admin (also the wizard's first coach)."""
 
     first_name = StringField(
-        _l("First name"), validators=[DataRequired(), Length(max=100)], filters=[strip]
+        _l("First name"), validators=[DataRequired(), max_length(User.first_name)], filters=[strip]
     )
     last_name = StringField(
-        _l("Last name"), validators=[DataRequired(), Length(max=100)], filters=[strip]
+        _l("Last name"), validators=[DataRequired(), max_length(User.last_name)], filters=[strip]
     )
     email = EmailField(
         _l("Email"),
         validators=[
             DataRequired(),
-            Length(max=254),
+            max_length(User.email),
             valid_address,
             validate_new_email,
         ],
         filters=[strip],
     )
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)], filters=[strip])
+    phone = StringField(
+        _l("Phone"), validators=[Optional(), max_length(User.phone)], filters=[strip]
+    )
 
 
 class NewStaffForm(PersonForm):
@@ -67,15 +70,22 @@ class NewStaffForm(PersonForm):
     )
 
 
-def add_person(form: PersonForm, role: str, *, send_details: bool) -> User:
-    """Create the account from a validated form (no password: set by emailed link)."""
-    user = create_user(
-        email=form.email.data or "",
-        first_name=form.first_name.data or "",
-        last_name=form.last_name.data or "",
-        phone=form.phone.data,
-        role=role,
-    )
+def add_person(form: PersonForm, role: str, *, send_details: bool) -> User | None:
+    """Create the account from a validated form (no password: set by emailed link).
+
+    None, with the reason under the email field, when someone took the email meanwhile.
+    """
+    try:
+        user = create_user(
+            email=form.email.data or "",
+            first_name=form.first_name.data or "",
+            last_name=form.last_name.data or "",
+            phone=form.phone.data,
+            role=role,
+        )
+    except AccountError:
+        form.email.errors = [_("An account with this email already exists.")]
+        return None
     if send_details:
         send_login_details(user)
     return user
@@ -104,7 +114,7 @@ def users() -> ResponseReturnValue:
             )
         )
     stmt = stmt.order_by(User.is_active.desc(), User.role, User.last_name, User.first_name, User.id)
-    page = paginate(stmt, request.args.get("page", 1, type=int))
+    page = paginate(stmt, request.args.get("page", 1, type=db_int))
     return render_template(
         "admin/users.html",
         page=page,
@@ -120,9 +130,10 @@ def user_new() -> ResponseReturnValue:
     if form.validate_on_submit():
         send = request.form.get("action") == "send"
         user = add_person(form, form.role.data or Role.COACH.value, send_details=send)
-        db.commit()
-        flash(created_message(user, sent=send), "success")
-        return redirect(url_for("admin.users"))
+        if user is not None:
+            db.commit()
+            flash(created_message(user, sent=send), "success")
+            return redirect(url_for("admin.users"))
     return render_template("admin/user_new.html", form=form)
 
 

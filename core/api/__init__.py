@@ -161,8 +161,10 @@ def csrf_exempt(view: Any) -> Any:
     """Exempt ``view`` from the CSRF check: only for a sender that signs its requests.
 
     The view must verify that signature on the raw body (``request.get_data()``) before
-    it trusts anything, and answer 400 when it does not hold.
+    it trusts anything, and answer 400 when it does not hold. The core leaves that body
+    unparsed for it (``raw_body``), so the bytes are there to check.
     """
+    view.raw_body = True
     return csrf.exempt(view)
 
 
@@ -179,6 +181,6 @@ def define_option(addon: str, key: str, default: Any) -> None:
 
 def local_datetime(instant: Any) -> Any:
     """A stored UTC instant in the site's time zone (for display and local dates)."""
-    from core.i18n import site_timezone
+    from core.i18n import local_time, site_timezone
 
-    return instant.astimezone(site_timezone())
+    return local_time(instant, site_timezone())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import cache
-from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,14 +10,16 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from core.accounts.models import User
 from core.emails.outbox import valid_address
-from core.i18n import LANGUAGES
+from core.i18n import LANGUAGES, timezone_names
+from core.validation import known_timezone, max_length
 
 
 @cache
 def _zones() -> tuple[SelectChoice, ...]:
     """Every region/city zone (read from disk once: listing them walks the tz database)."""
-    names = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+    names = sorted(z for z in timezone_names() if "/" in z and not z.startswith("Etc/"))
     return tuple(SelectChoice(z, z.replace("_", " ")) for z in names)
 
 
@@ -28,12 +29,23 @@ def timezone_choices(site_zone: str) -> list[SelectChoice]:
     return [first, *_zones()]
 
 
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
 class ProfileForm(FlaskForm):
-    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
-    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
+    """Choices are checked as sent: blank means "automatic", anything else must be offered
+    (no ``Optional()``, which would wave a blank-looking value through unchecked)."""
+
+    first_name = StringField(
+        _l("First name"), validators=[DataRequired(), max_length(User.first_name)]
+    )
+    last_name = StringField(
+        _l("Last name"), validators=[DataRequired(), max_length(User.last_name)]
+    )
     email = EmailField(
         _l("Email"),
-        validators=[DataRequired(), Length(max=254), valid_address],
+        validators=[DataRequired(), max_length(User.email), valid_address],
         description=_l(
             "You sign in with it and receive your session emails there. A new address is "
             "used once you confirm it from the email we send to it."
@@ -44,17 +56,18 @@ class ProfileForm(FlaskForm):
         validators=[Optional(), Length(max=1024)],
         description=_l("Needed only to change your email."),
     )
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    phone = StringField(_l("Phone"), validators=[Optional(), max_length(User.phone)])
     timezone = SelectField(
         _l("Time zone"),
-        validators=[Optional()],
+        validators=[known_timezone],
+        filters=[_strip],
         description=_l("Session times are shown in this time zone."),
     )
     locale = SelectField(
         _l("Language"),
         choices=[SelectChoice("", _l("Automatic (browser)"))]
         + [SelectChoice(code, name) for code, name in LANGUAGES.items()],
-        validators=[Optional()],
+        filters=[_strip],
     )
 
 

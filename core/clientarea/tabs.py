@@ -35,6 +35,7 @@ from core.sessions.queries import (
 )
 from core.sessions.service import cancellation_deadline, client_can_cancel
 from core.settings import get_option
+from core.validation import db_int
 
 #: Cards per page in every list of the client area.
 PAGE_SIZE = 20
@@ -63,7 +64,7 @@ class PaymentButtons:
 
 
 def _page_number() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return request.args.get("page", 1, type=db_int) or 1
 
 
 def _render(template: str, **context: Any) -> str:

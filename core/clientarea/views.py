@@ -25,6 +25,7 @@ from core.clientarea.calendar import ICS_MIMETYPE, calendar_bytes, client_for_fe
 from core.clientarea.cards import shown_cards
 from core.db import db, utcnow
 from core.plugins import render_tab, tabs_from
+from core.sessions.access import reachable_session
 from core.sessions.models import CoachingSession, SessionStatus
 from core.sessions.service import cancel_session, client_can_cancel
 from core.settings import get_option
@@ -75,14 +76,13 @@ def tab(key: str) -> ResponseReturnValue:
     )
 
 
-def _own_session(session_id: int, *options: Any) -> CoachingSession:
-    """One of the current client's sessions, else 404 (whether it exists or not)."""
-    session = db.get(CoachingSession, session_id, options=list(options))
-    if (
-        session is None
-        or session.client_id != current_user.id
-        or session.status == SessionStatus.AVAILABLE.value
-    ):
+def _own_session(session_id: int, *options: Any, for_update: bool = False) -> CoachingSession:
+    """One of the current client's sessions, else 404 (whether it exists or not).
+
+    ``for_update`` locks it until the commit: a second click waits, then sees the first.
+    """
+    session = reachable_session(current_user, session_id, *options, for_update=for_update)
+    if session is None:
         abort(404)
     return session
 
@@ -94,10 +94,12 @@ def _sessions_tab() -> Response:
 @client_required
 def cancel(session_id: int) -> ResponseReturnValue:
     """GET: ask to confirm. POST: re-check the window and the version, then cancel."""
-    session = _own_session(session_id, joinedload(CoachingSession.coach))
+    posting = request.method == "POST"
+    session = _own_session(session_id, joinedload(CoachingSession.coach), for_update=posting)
     now = utcnow()
     if not client_can_cancel(session, now):
-        flash(_refusal(session), "error")
+        done = session.status == SessionStatus.CANCELLED.value  # a second click, say
+        flash(_refusal(session), "info" if done else "error")
         return _sessions_tab()
     if request.method == "GET":
         return render_template("clientarea/cancel.html", session=session)

@@ -18,15 +18,18 @@ from core.coach.blueprint import back, bp, local_target
 from core.coach.forms import PaymentForm, StatusForm
 from core.db import db
 from core.i18n import site_timezone
-from core.sessions.access import get_session_or_404
+from core.sessions.access import get_session_or_404, reachable_session
 from core.sessions.documents import delete_document
 from core.sessions.models import CoachingSession, PaymentStatus
 from core.sessions.service import SessionRuleError, change_status, set_payment_status
 
 
 def editable_session(session_id: int, *options: object) -> CoachingSession:
-    """The session if the viewer reaches it, else 404 (the views declare the capabilities)."""
-    return get_session_or_404(current_user, session_id, *options)
+    """The session if the viewer reaches it, else 404 (the views declare the capabilities).
+
+    Locked until the commit: a second click (or a colleague) waits, then sees this change.
+    """
+    return get_session_or_404(current_user, session_id, *options, for_update=True)
 
 
 def commit_or_flash() -> bool:
@@ -63,10 +66,18 @@ def quick_change(
     change: Callable[[], None],
     invalid_message: str,
     done_message: Callable[[], str],
+    *,
+    already: bool = False,
 ) -> ResponseReturnValue:
-    """Apply one change from a card and come back: refusals flash why, nothing is kept."""
+    """Apply one change from a card and come back: refusals flash why, nothing is kept.
+
+    ``already``: the session is already as asked (a second click, or a colleague was
+    quicker): say so instead of changing anything.
+    """
     if not valid:
         flash(invalid_message, "error")
+    elif already:
+        flash(_("Nothing to change: it was already done (a second click, perhaps)."), "info")
     else:
         try:
             change()
@@ -90,6 +101,7 @@ def session_status(session_id: int) -> ResponseReturnValue:
         lambda: change_status(session, form.status.data or "", current_user),
         _("Choose a valid status."),
         lambda: _("Status of “%(title)s” updated.", title=session.title),
+        already=form.status.data == session.status,
     )
 
 
@@ -104,6 +116,7 @@ def session_payment(session_id: int) -> ResponseReturnValue:
         lambda: apply_payment_form(session, form),
         _("Choose a valid payment status, method and date."),
         lambda: _("Payment of “%(title)s” updated.", title=session.title),
+        already=form.payment_status.data == session.payment_status,
     )
 
 
@@ -111,10 +124,24 @@ def session_payment(session_id: int) -> ResponseReturnValue:
 @staff_required
 @capability_required("view_sessions", "edit_sessions")
 def delete_session(session_id: int) -> ResponseReturnValue:
-    """Ask first (and suggest cancelling, which tells the client); delete on POST."""
-    session = editable_session(
-        session_id, selectinload(CoachingSession.documents), selectinload(CoachingSession.client)
+    """Ask first (and suggest cancelling, which tells the client); delete on POST.
+
+    A POST for a session that is not there (any more) says so and goes back: the second of
+    two clicks lands here once the first has deleted it. Sessions of others get the same
+    answer, which tells nothing about them.
+    """
+    session = reachable_session(
+        current_user,
+        session_id,
+        selectinload(CoachingSession.documents),
+        selectinload(CoachingSession.client),
+        for_update=request.method == "POST",
     )
+    if session is None:
+        if request.method == "GET":
+            abort(404)
+        flash(_("This session no longer exists: it was probably just deleted."), "info")
+        return back(url_for("coach.home"))
     if session.payment_status == PaymentStatus.PAID:
         flash(_("A paid session cannot be deleted: mark it refunded or cancel it."), "error")
         return back(url_for("coach.home"))

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
@@ -30,6 +30,7 @@ from core.coach.queries import (
 )
 from core.db import db, utcnow
 from core.sessions.models import CoachingSession
+from core.validation import DateOutOfRange, parse_day
 
 VIEWS = ("month", "week")
 #: Sessions listed in a month cell before "+ n more" (which opens that week).
@@ -60,8 +61,9 @@ def calendar() -> ResponseReturnValue:
     view = request.args.get("view", "month")
     view = view if view in VIEWS else "month"
     try:
-        anchor = date.fromisoformat(request.args.get("date", ""))
-    except ValueError:
+        anchor = parse_day(request.args.get("date")) or today
+    except DateOutOfRange as exc:
+        flash(str(exc), "warning")
         anchor = today
     if view == "month":
         first = month_start(anchor)

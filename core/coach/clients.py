@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from core.accounts.access import staff_required
 from core.accounts.models import CoachClient, Role, User
 from core.accounts.permissions import capability_required, has_capability
-from core.accounts.service import create_user, find_by_email
+from core.accounts.service import AccountError, create_user
 from core.accounts.views import landing_url
 from core.coach.blueprint import slug_route
 from core.coach.forms import AddClientForm
@@ -128,9 +128,7 @@ def add_client() -> ResponseReturnValue:
     else:
         del form.coach_id  # a coach's new client is theirs
     if form.validate_on_submit():
-        if find_by_email(form.email.data or "") is not None:
-            form.email.errors = [_("An account with this email already exists.")]
-        else:
+        try:
             client = create_user(
                 email=form.email.data or "",
                 first_name=form.first_name.data or "",
@@ -138,6 +136,9 @@ def add_client() -> ResponseReturnValue:
                 phone=form.phone.data,
                 role=Role.CLIENT,
             )
+        except AccountError:  # taken, maybe a moment ago by someone else adding them too
+            form.email.errors = [_("An account with this email already exists.")]
+        else:
             coach_id = form.coach_id.data if "coach_id" in form else current_user.id
             if coach_id is not None:
                 db.add(CoachClient(coach_id=coach_id, client_id=client.id))

@@ -31,7 +31,7 @@ from core.coach.blueprint import bp, local_target
 from core.coach.forms import SessionForm
 from core.coach.queries import clients_query
 from core.db import db
-from core.i18n import from_minor, site_timezone, to_minor
+from core.i18n import from_minor, local_time, site_timezone, to_minor
 from core.payments.queries import attention_notices
 from core.plugins import tabs_from
 from core.sessions.access import get_session_or_404
@@ -47,6 +47,7 @@ from core.sessions.service import (
     validate_session_data,
 )
 from core.settings import get_option
+from core.validation import DateOutOfRange, db_int, parse_day
 
 #: Blank link rows offered below the existing ones (JavaScript can add more).
 SPARE_LINK_ROWS = 2
@@ -113,7 +114,7 @@ def fill_form(form: SessionForm, session: CoachingSession | None) -> None:
     if session is None:
         if "coach_id" in form:
             form.coach_id.data = current_user.id
-        form.client_id.data = request.args.get("client", type=int)
+        form.client_id.data = request.args.get("client", type=db_int)
         if str(form.client_id.data) not in {choice.value for choice in form.client_id.choices}:
             form.client_id.data = None
         form.day.data = _arg_date("date") or datetime.now(tz).date()
@@ -122,7 +123,7 @@ def fill_form(form: SessionForm, session: CoachingSession | None) -> None:
         form.status.data = "booked"
         form.payment_status.data = "pending"
         return
-    local = session.starts_at.astimezone(tz)
+    local = local_time(session.starts_at, tz)
     form.version.data = str(session.version)
     if "coach_id" in form:
         form.coach_id.data = session.coach_id
@@ -142,8 +143,8 @@ def fill_form(form: SessionForm, session: CoachingSession | None) -> None:
 
 def _arg_date(name: str) -> date | None:
     try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
+        return parse_day(request.args.get(name))
+    except DateOutOfRange:
         return None
 
 

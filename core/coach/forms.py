@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    DecimalField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -19,9 +18,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from core.accounts.models import User
 from core.emails.outbox import valid_address
 from core.payments.models import PAYMENT_METHODS
-from core.sessions.models import PAYMENT_STATUSES, SESSION_STATUSES
+from core.sessions.models import PAYMENT_STATUSES, SESSION_STATUSES, CoachingSession
+from core.validation import MoneyField, column_length, max_length, supported_date
 
 
 def _choices(values: tuple[str, ...], labels: dict[str, object]) -> list[SelectChoice]:
@@ -70,7 +71,7 @@ class PaymentMixin:
         default="transfer",
         description=_l("Used when you mark the session paid."),
     )
-    paid_on = DateField(_l("Paid on"), validators=[Optional()])
+    paid_on = DateField(_l("Paid on"), validators=[Optional(), supported_date])
 
 
 class SessionForm(PaymentMixin, FlaskForm):
@@ -79,7 +80,7 @@ class SessionForm(PaymentMixin, FlaskForm):
     version = HiddenField()
     client_id = SelectField(_l("Client"), coerce=_optional_int, validate_choice=True)
     coach_id = SelectField(_l("Coach"), coerce=int)
-    day = DateField(_l("Date"), validators=[InputRequired()])
+    day = DateField(_l("Date"), validators=[InputRequired(), supported_date])
     start = TimeField(_l("Time"), validators=[InputRequired()])
     duration_minutes = IntegerField(
         _l("Duration (minutes)"),
@@ -88,22 +89,27 @@ class SessionForm(PaymentMixin, FlaskForm):
     )
     title = StringField(
         _l("Title"),
-        validators=[Optional(), Length(max=200)],
+        validators=[Optional(), max_length(CoachingSession.title)],
         description=_l("Left empty: “Session with” and the client’s name."),
     )
-    location = StringField(_l("Location"), validators=[Optional(), Length(max=255)])
+    location = StringField(
+        _l("Location"), validators=[Optional(), max_length(CoachingSession.location)]
+    )
     video_url = StringField(
         _l("Video link"),
-        validators=[Optional(), Length(max=500)],
+        validators=[Optional(), max_length(CoachingSession.video_url)],
         render_kw={"inputmode": "url", "placeholder": "https://"},
     )
-    price = DecimalField(
+    price = MoneyField(
         _l("Price"),
         places=2,
         validators=[Optional(), NumberRange(min=0)],
         render_kw={"step": "0.01"},
     )
-    currency = StringField(_l("Currency"), validators=[InputRequired(), Length(min=3, max=3)])
+    currency = StringField(
+        _l("Currency"),
+        validators=[InputRequired(), Length(min=3, max=column_length(CoachingSession.currency))],
+    )
     status = SelectField(
         _l("Status"),
         choices=_choices(SESSION_STATUSES, STATUS_LABELS),
@@ -134,15 +140,19 @@ class PaymentForm(PaymentMixin, FlaskForm):
 class ClientForm(FlaskForm):
     """Add a client, or edit a client's contact details."""
 
-    first_name = StringField(_l("First name"), validators=[InputRequired(), Length(max=100)])
-    last_name = StringField(_l("Last name"), validators=[InputRequired(), Length(max=100)])
+    first_name = StringField(
+        _l("First name"), validators=[InputRequired(), max_length(User.first_name)]
+    )
+    last_name = StringField(
+        _l("Last name"), validators=[InputRequired(), max_length(User.last_name)]
+    )
     email = EmailField(
         _l("Email"),
-        validators=[InputRequired(), Length(max=254), valid_address],
+        validators=[InputRequired(), max_length(User.email), valid_address],
         description=_l("Used to sign in and for notifications."),
         render_kw={"autocomplete": "off"},
     )
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    phone = StringField(_l("Phone"), validators=[Optional(), max_length(User.phone)])
 
 
 class AddClientForm(ClientForm):

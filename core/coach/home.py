@@ -26,6 +26,7 @@ from core.db import utcnow
 from core.plugins import collect
 from core.sessions.models import OPEN_STATUSES, CoachingSession, SessionStatus
 from core.settings import get_option
+from core.validation import db_int
 
 PER_PAGE = 20
 #: Cards shown for today before "see them all in the calendar" (a busy admin has hundreds).
@@ -35,7 +36,7 @@ HOME_TABS = ("upcoming", "statistics")
 
 def open_session_redirect() -> ResponseReturnValue | None:
     """``?open_session=<id>`` on a coach page opens that session's editor, then comes back."""
-    session_id = request.args.get("open_session", type=int)
+    session_id = request.args.get("open_session", type=db_int)
     if session_id is None:
         return None
     back_to = request.full_path.replace(f"open_session={session_id}", "").rstrip("?&")

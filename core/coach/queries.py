@@ -19,6 +19,7 @@ from core.i18n import select_timezone, zone
 from core.sessions.access import sessions_visible_to
 from core.sessions.models import CoachingSession
 from core.settings import define, get_option
+from core.validation import db_int
 
 #: An administrator's coach pages show every session ("all") or only their own ("own":
 #: those they created or coach). Shown in Settings → General by the admin area.
@@ -109,4 +110,4 @@ def page_arg(name: str = "page") -> int:
     """The page number in the query string (1 when absent or not a number)."""
     from flask import request
 
-    return request.args.get(name, 1, type=int) or 1
+    return request.args.get(name, 1, type=db_int) or 1

@@ -30,7 +30,7 @@ from core.accounts.models import Role, User
 from core.db import db
 from core.emails.options import custom_subject, sender
 from core.emails.types import all_email_types
-from core.i18n import LANGUAGES, money, site_timezone, zone
+from core.i18n import LANGUAGES, local_time, money, site_timezone, zone
 from core.plugins import call
 from core.sessions.models import CoachingSession, SessionDocument, SessionLink
 from core.settings import get_option
@@ -77,15 +77,16 @@ class Formatter:
         self.tz = tz
 
     def date(self, dt: datetime | None, fmt: str = "full") -> str:
-        return format_date(dt.astimezone(self.tz), fmt, locale=self.locale) if dt else ""
+        return format_date(local_time(dt, self.tz), fmt, locale=self.locale) if dt else ""
 
     def time(self, dt: datetime | None, fmt: str = "short") -> str:
         if dt is None:
             return ""
-        return format_time(dt.astimezone(self.tz), fmt, tzinfo=self.tz, locale=self.locale)
+        local = local_time(dt, self.tz)
+        return format_time(local, fmt, tzinfo=local.tzinfo, locale=self.locale)
 
     def zone_name(self, dt: datetime) -> str:
-        return get_timezone_name(dt.astimezone(self.tz), locale=self.locale)
+        return get_timezone_name(local_time(dt, self.tz), locale=self.locale)
 
 
 def _children(session: CoachingSession, name: str, query: Select[Any]) -> Sequence[Any]:

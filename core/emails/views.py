@@ -43,6 +43,7 @@ from core.emails.settings import logo_folder
 from core.emails.types import all_email_types
 from core.extensions import csrf, get_limiter
 from core.sessions.access import get_session_or_404
+from core.validation import db_int
 from core.worker import run_once
 from core.worker.delivery import retry
 from core.worker.smtp import message_id
@@ -67,7 +68,7 @@ def _back(default: str) -> str:
 @capability_required("view_sessions", "edit_sessions")
 def send_confirmation(session_id: int) -> ResponseReturnValue:
     """The email panel's button; notifying a client is part of editing sessions."""
-    session = get_session_or_404(current_user, session_id)
+    session = get_session_or_404(current_user, session_id, for_update=True)  # one email per click
     try:
         sent = queue_confirmation(session, current_user)
     except InvalidAddress as exc:
@@ -93,15 +94,15 @@ def _log_filters() -> LogFilters:
         q=args.get("q", "").strip()[:200],
         email_type=email_type if email_type in all_email_types() else "",
         status=status if status in LOG_STATUSES else "",
-        client_id=args.get("client", type=int),
-        session_id=args.get("session", type=int),
+        client_id=args.get("client", type=db_int),
+        session_id=args.get("session", type=db_int),
     )
 
 
 def _render_log(endpoint: str, **context: Any) -> str:
     """The email log page for ``endpoint`` (the admin outbox or the coach's log)."""
     filters = _log_filters()
-    log_page = email_log_page(current_user, filters, request.args.get("page", 1, type=int) or 1)
+    log_page = email_log_page(current_user, filters, request.args.get("page", 1, type=db_int) or 1)
     client = db.get(User, filters.client_id) if filters.client_id is not None else None
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(

@@ -6,8 +6,10 @@ else the site's. Money is integer minor units plus an ISO currency code.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -48,16 +50,32 @@ def zone(name: str | None) -> ZoneInfo:
 
 
 def select_timezone() -> str:
-    if has_request_context() and current_user.is_authenticated and current_user.timezone:
-        return current_user.timezone  # type: ignore[no-any-return]
-    return str(get_option("general.timezone"))
+    """The viewer's zone, else the site's, else UTC: a stored name that is no (longer a)
+    zone never breaks a page."""
+    if has_request_context() and current_user.is_authenticated:
+        own = current_user.timezone
+        if own and is_valid_timezone(own):
+            return str(own)
+    site = str(get_option("general.timezone"))
+    return site if is_valid_timezone(site) else "UTC"
 
 
-def is_valid_timezone(name: str) -> bool:
-    return name in available_timezones()
+@cache
+def timezone_names() -> frozenset[str]:
+    """Zones both zoneinfo and Flask-Babel (pytz) know; listing them reads the disk once."""
+    from pytz import all_timezones_set
+
+    return frozenset(available_timezones() & set(all_timezones_set))
+
+
+def is_valid_timezone(name: str | None) -> bool:
+    return name in timezone_names()
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
+    """45.5, EUR → 4550. Refuses (ValueError) what is not a finite amount."""
+    if not amount.is_finite():
+        raise ValueError(f"not a finite amount: {amount}")
     return int((amount * (10 ** get_currency_precision(currency))).to_integral_value())
 
 
@@ -74,8 +92,11 @@ def parse_amount(text: str | None, currency: str) -> int | None:
         return None
     if not value.is_finite() or value <= 0 or value.adjusted() > 15:
         return None
-    minor = value.scaleb(get_currency_precision(currency))
-    return int(minor) if minor == minor.to_integral_value() else None
+    try:
+        minor = value.scaleb(get_currency_precision(currency))
+    except ArithmeticError:  # "1e-999999999": beyond what decimals can scale
+        return None
+    return int(minor) if minor > 0 and minor == minor.to_integral_value() else None
 
 
 def amount_field(amount: int, currency: str) -> str:
@@ -94,6 +115,29 @@ def money(amount: int | None, currency: str = "EUR") -> str:
     return format_currency(from_minor(amount, currency), currency, locale=str(get_locale() or "en"))
 
 
+def _date_filter(formatter: Callable[..., str], default_format: str) -> Callable[..., str]:
+    """A template filter in the viewer's zone; an instant too close to the calendar's end
+    to move there (stored before dates were checked) is shown as stored instead of failing."""
+
+    def format_value(value: date | None, fmt: str = default_format) -> str:
+        if not value:
+            return ""
+        try:
+            return formatter(value, fmt)
+        except OverflowError:
+            return formatter(value, fmt, rebase=False)
+
+    return format_value
+
+
+def local_time(instant: datetime, tz: ZoneInfo) -> datetime:
+    """``instant`` in ``tz``; in UTC when it lies too close to the calendar's end to move."""
+    try:
+        return instant.astimezone(tz)
+    except OverflowError:
+        return instant.astimezone(UTC)
+
+
 #: The one date style people read, in every language: weekday, day, month name, year
 #: ("Fri 25 Dec 2026", "ven. 25 déc. 2026"); never an ambiguous numeric one.
 DATE_PATTERN = "EEE d MMM y"
@@ -110,14 +154,18 @@ def when(moment: datetime | date | None, *, year: bool = True) -> str:
     pattern = DATE_PATTERN if year else "EEE d MMM"
     if not isinstance(moment, datetime):
         return format_date(moment, pattern)
-    return f"{format_date(moment, pattern)}, {format_time(moment, 'short')}"
+    try:
+        return f"{format_date(moment, pattern)}, {format_time(moment, 'short')}"
+    except OverflowError:  # too close to the calendar's end to move to the viewer's zone
+        day = format_date(moment, pattern, rebase=False)
+        return f"{day}, {format_time(moment, 'short', rebase=False)}"
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        datetime=lambda dt, fmt="medium": format_datetime(dt, fmt) if dt else "",
-        date=lambda dt, fmt="medium": format_date(dt, fmt) if dt else "",
-        time=lambda dt, fmt="short": format_time(dt, fmt) if dt else "",
+        datetime=_date_filter(format_datetime, "medium"),
+        date=_date_filter(format_date, "medium"),
+        time=_date_filter(format_time, "short"),
         when=when,
         money=money,
         amount_field=amount_field,

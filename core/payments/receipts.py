@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.accounts.models import User
 from core.db import db, utcnow
-from core.i18n import LANGUAGES, money, zone
+from core.i18n import LANGUAGES, local_time, money, zone
 from core.payments.models import Payment, Receipt, Refund
 from core.plugins import collect
 from core.sessions.models import CoachingSession, PaymentStatus
@@ -206,7 +206,7 @@ def receipt_view(receipt: Receipt, refunds: list[Refund]) -> dict[str, Any]:
     locale = data["locale"]
     tz = zone(data["timezone"])
     session, pay = data["session"], data["payment"]
-    local = datetime.fromisoformat(session["starts_at"]).astimezone(tz)
+    local = local_time(datetime.fromisoformat(session["starts_at"]), tz)
     minutes = int(session["duration_minutes"])
     method = method_label(pay["method"])
     if pay.get("provider"):

@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    DecimalField,
     Field,
     HiddenField,
     IntegerField,
@@ -27,6 +26,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from core.coach.forms import PaymentMixin
 from core.programs.models import MAX_SESSIONS
 from core.sessions.service import MAX_DURATION, is_web_url
+from core.validation import MoneyField
 
 
 def _strip(value: Any) -> Any:
@@ -58,7 +58,7 @@ class OfferFields(FlaskForm):
         default=10,
         validators=[InputRequired(), NumberRange(min=1, max=MAX_SESSIONS)],
     )
-    price = DecimalField(
+    price = MoneyField(
         _l("Total price"),
         places=2,
         validators=[InputRequired(), NumberRange(min=0)],
@@ -142,7 +142,7 @@ class StatusForm(FlaskForm):
 class AddSessionForm(FlaskForm):
     day = DateField(_l("Date"), validators=[InputRequired()])
     start = TimeField(_l("Time"), validators=[InputRequired()])
-    price = DecimalField(
+    price = MoneyField(
         _l("Price"),
         places=2,
         validators=[Optional(), NumberRange(min=0)],

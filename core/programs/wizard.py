@@ -58,6 +58,7 @@ from core.programs.service import BundleError, Offer, create_bundle
 from core.sessions.documents import DocumentError
 from core.sessions.service import SessionRuleError
 from core.settings import get_option
+from core.validation import db_int
 
 STEPS = ("offer", "schedule", "confirm")
 
@@ -96,7 +97,7 @@ def load_draft(draft_id: int) -> tuple[BundleDraft, User]:
 @capability_required("view_clients")  # choosing a client lists them with their details
 def new_bundle() -> ResponseReturnValue:
     """Step 1 for ``?client=<id>``; without a client, choose one first."""
-    client_id = request.args.get("client", type=int)
+    client_id = request.args.get("client", type=db_int)
     if client_id is None:
         if request.method == "POST":
             abort(400)
@@ -154,7 +155,7 @@ def chosen_template(form: OfferForm) -> ProgramTemplate | None:
     """The template named by ``?template=`` (GET) or the form's hidden field, if offered."""
     raw = request.args.get("template") if request.method == "GET" else form.template_id.data
     try:
-        template_id = int(raw or "")
+        template_id = db_int(raw or "")
     except ValueError:
         return None
     template = db.get(

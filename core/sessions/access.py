@@ -29,9 +29,35 @@ def sessions_visible_to(viewer: User) -> Any:
     return CoachingSession.client_id == viewer.id
 
 
-def get_session_or_404(viewer: User, session_id: int, *options: Any) -> CoachingSession:
-    """The session if ``viewer`` reaches it, else 404 (never reveal that it exists)."""
-    session = db.get(CoachingSession, session_id, options=list(options))
+def reachable_session(
+    viewer: User, session_id: int, *options: Any, for_update: bool = False
+) -> CoachingSession | None:
+    """The session if ``viewer`` reaches it, else None.
+
+    ``for_update`` locks its row until the transaction ends (PostgreSQL; SQLite runs one
+    writer at a time anyway): of two simultaneous changes, the second waits and then sees
+    the first one's result, instead of both acting on what they read before.
+    """
+    session = db.get(
+        CoachingSession,
+        session_id,
+        options=list(options),
+        with_for_update={"of": CoachingSession} if for_update else None,
+        populate_existing=for_update,
+    )
     if session is None or not can_reach_session(viewer, session):
+        return None
+    return session
+
+
+def get_session_or_404(
+    viewer: User, session_id: int, *options: Any, for_update: bool = False
+) -> CoachingSession:
+    """The session if ``viewer`` reaches it, else 404 (never reveal that it exists).
+
+    ``for_update``: see :func:`reachable_session`.
+    """
+    session = reachable_session(viewer, session_id, *options, for_update=for_update)
+    if session is None:
         abort(404)
     return session

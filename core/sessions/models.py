@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -135,7 +135,12 @@ class CoachingSession(Base):
 
     @property
     def ends_at(self) -> datetime:
-        return self.starts_at + timedelta(minutes=self.duration_minutes)
+        """Start plus duration; the last representable instant for a session stored before
+        dates were checked that would end beyond the calendar (pages still show it)."""
+        try:
+            return self.starts_at + timedelta(minutes=self.duration_minutes)
+        except OverflowError:
+            return datetime.max.replace(tzinfo=UTC)
 
     def is_upcoming(self, now: datetime) -> bool:
         """Starts now or later and is neither finished nor cancelled."""

@@ -27,10 +27,18 @@ from core.sessions.models import (
     SessionStatus,
 )
 from core.settings import get_option
+from core.validation import (
+    MAX_MINOR_UNITS,
+    column_length,
+    date_range_message,
+    supported_instant,
+)
 
 #: Changing any of these tells the client something new: the schedule revision goes up.
 SCHEDULE_FIELDS = ("starts_at", "location", "video_url")
 MAX_DURATION = 1440
+LINK_LABEL_MAX = column_length(SessionLink.label)
+LINK_URL_MAX = column_length(SessionLink.url)
 
 
 class SessionRuleError(ValueError):
@@ -87,7 +95,10 @@ def local_to_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
     In the autumn, a repeated hour resolves to its first occurrence (fold=0).
     """
     local = datetime.combine(day, at.replace(tzinfo=None), tzinfo=tz)
-    instant = local.astimezone(UTC)
+    try:
+        instant = local.astimezone(UTC)
+    except OverflowError as exc:  # the first or last hours of the calendar
+        raise SessionRuleError(date_range_message()) from exc
     if instant.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise SessionRuleError(
             _("%(time)s does not exist on that day (the clocks change).", time=at.strftime("%H:%M"))
@@ -138,6 +149,13 @@ def validate_session_data(data: SessionData) -> dict[str, str]:
         raise ValueError("starts_at must be timezone-aware")
     if not 0 < data.duration_minutes <= MAX_DURATION:
         errors["duration_minutes"] = _("The duration must be between 1 and 1440 minutes.")
+    elif not (
+        supported_instant(data.starts_at)
+        and supported_instant(data.starts_at + timedelta(minutes=data.duration_minutes))
+    ):
+        errors["day"] = " ".join(
+            (_("A session must start and end within the calendar."), date_range_message())
+        )
     if data.status not in SESSION_STATUSES:
         errors["status"] = _("Unknown status.")
     if data.client_id is None and data.status != SessionStatus.AVAILABLE:
@@ -146,11 +164,19 @@ def validate_session_data(data: SessionData) -> dict[str, str]:
         errors["video_url"] = _("The video link must start with http:// or https://.")
     if data.price_amount is not None and data.price_amount < 0:
         errors["price"] = _("The price cannot be negative.")
+    elif data.price_amount is not None and data.price_amount > MAX_MINOR_UNITS:
+        errors["price"] = _("The price is too large.")
     if len(data.currency) != 3 or not data.currency.isalpha():
         errors["currency"] = _("Use a three-letter currency code such as EUR.")
     for label, url in data.links:
         if not label.strip() or not is_web_url(url):
             errors["links"] = _("Each link needs a label and an address starting with http(s)://.")
+        elif len(label.strip()) > LINK_LABEL_MAX or len(url.strip()) > LINK_URL_MAX:
+            errors["links"] = _(
+                "A link label may have %(label)s characters at most, and its address %(url)s.",
+                label=LINK_LABEL_MAX,
+                url=LINK_URL_MAX,
+            )
     return errors
 
 
