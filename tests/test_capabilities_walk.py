@@ -28,7 +28,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from core.accounts.models import ClientNote, CoachClient, Role, User
 from core.accounts.permissions import all_capabilities
@@ -159,8 +159,8 @@ def urls_for(rule: Rule, ids: dict[str, int], tabs: list[str]) -> Iterator[str]:
         elif name == "tab":
             choices.append(tabs)
         else:
-            converter = type(rule._converters[name]).__name__
-            choices.append([1 if converter == "IntegerConverter" else "x"])
+            numeric = isinstance(rule._converters[name], IntegerConverter)
+            choices.append([1 if numeric else "x"])
     for values in product(*choices):
         built = rule.build(dict(zip(rule.arguments, values, strict=True)), append_unknown=False)
         assert built is not None
