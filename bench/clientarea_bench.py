@@ -134,6 +134,19 @@ def seed(past: int, upcoming: int) -> tuple[str, list[int]]:
     return client.email, paid_ids
 
 
+def bench_app(tmp: str, database_url: str | None = None) -> Any:
+    """The app every bench measures: quiet logs, no rate limit, SQLite in ``tmp`` by default."""
+    return create_app(
+        {
+            "DATABASE_URL": database_url or f"sqlite:///{tmp}/bench.sqlite3",
+            "SECRET_KEY": "bench-secret-key-long-enough-for-the-app",
+            "LOG_LEVEL": "WARNING",
+            "RATELIMIT_ENABLED": False,
+        },
+        instance_path=tmp,
+    )
+
+
 def sign_in(app: Any, email: str) -> Any:
     """A test client signed in through the real login form (password :data:`PASSWORD`)."""
     browser = app.test_client()
@@ -185,15 +198,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(
-            {
-                "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
-                "SECRET_KEY": "bench-secret-key-long-enough-for-the-app",
-                "LOG_LEVEL": "WARNING",
-                "RATELIMIT_ENABLED": False,
-            },
-            instance_path=tmp,
-        )
+        app = bench_app(tmp)
         upgrade(app)
         with app.app_context():
             email, paid_ids = seed(args.past, args.upcoming)

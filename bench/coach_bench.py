@@ -35,9 +35,8 @@ from sqlalchemy import insert, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from clientarea_bench import PASSWORD, Timed, measure, sign_in  # noqa: E402
+from clientarea_bench import PASSWORD, Timed, bench_app, measure, sign_in  # noqa: E402
 
-from core import create_app  # noqa: E402
 from core.accounts.models import CoachClient, Role, User, new_token  # noqa: E402
 from core.accounts.passwords import hash_password  # noqa: E402
 from core.db import db, get_database, utcnow  # noqa: E402
@@ -166,15 +165,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(
-            {
-                "DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.sqlite3",
-                "SECRET_KEY": "bench-secret-key-long-enough-for-the-app",
-                "LOG_LEVEL": "WARNING",
-                "RATELIMIT_ENABLED": False,
-            },
-            instance_path=tmp,
-        )
+        app = bench_app(tmp, args.database_url)
         if args.database_url:
             with get_database(app).engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE"))

@@ -26,8 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from bench.clientarea_bench import PASSWORD, Timed, measure, sign_in  # noqa: E402
-from core import create_app  # noqa: E402
+from bench.clientarea_bench import PASSWORD, Timed, bench_app, measure, sign_in  # noqa: E402
 from core.accounts.models import CoachClient, Role, User  # noqa: E402
 from core.accounts.service import create_user  # noqa: E402
 from core.db import db, utcnow  # noqa: E402
@@ -101,15 +100,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(
-            {
-                "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
-                "SECRET_KEY": "bench-secret-key-long-enough-for-the-app",
-                "LOG_LEVEL": "WARNING",
-                "RATELIMIT_ENABLED": False,
-            },
-            instance_path=tmp,
-        )
+        app = bench_app(tmp)
         upgrade(app)
         with app.app_context():
             client_id, email_id = seed(args.emails)

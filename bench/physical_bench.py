@@ -28,8 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from bench.clientarea_bench import PASSWORD, Timed, measure, sign_in  # noqa: E402
-from core import create_app  # noqa: E402
+from bench.clientarea_bench import PASSWORD, Timed, bench_app, measure, sign_in  # noqa: E402
 from core.accounts.models import CoachClient, Role  # noqa: E402
 from core.accounts.service import create_user  # noqa: E402
 from core.db import db  # noqa: E402
@@ -120,15 +119,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(
-            {
-                "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
-                "SECRET_KEY": "bench-secret-key-long-enough-for-the-app",
-                "LOG_LEVEL": "WARNING",
-                "RATELIMIT_ENABLED": False,
-            },
-            instance_path=tmp,
-        )
+        app = bench_app(tmp)
         upgrade(app)
         with app.app_context():
             get_host(app).activate(app, "premium")
