@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, redirect, request
 from werkzeug.wrappers import Response
 
+from core.coach.rows import option_tags, row_url
+
 bp = Blueprint("coach", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,3 +50,7 @@ def today_iso() -> str:
     from core.i18n import site_timezone
 
     return datetime.now(site_timezone()).date().isoformat()
+
+
+bp.add_app_template_global(row_url, "row_url")
+bp.add_app_template_global(option_tags, "option_tags")

@@ -28,9 +28,9 @@ from core.sessions.models import OPEN_STATUSES, CoachingSession, SessionStatus
 from core.settings import get_option
 from core.validation import db_int
 
-PER_PAGE = 20
-#: Cards shown for today before "see them all in the calendar" (a busy admin has hundreds).
-TODAY_LIMIT = 30
+#: Cards per page in each list (today's, then the upcoming ones): a card is the costliest
+#: markup of the workspace (two small forms each), and a busy admin has hundreds a day.
+PER_PAGE = 10
 HOME_TABS = ("upcoming", "statistics")
 
 
@@ -66,7 +66,8 @@ def home() -> ResponseReturnValue:
 
 
 def upcoming_context() -> dict[str, object]:
-    """Today's sessions (all of them, even finished), then the open ones from tomorrow on."""
+    """Today's sessions (all of them, even finished), then the open ones from tomorrow on;
+    each list paginated on its own (``today_page``, ``page``)."""
     tz = viewer_zone()
     now = utcnow()
     today = local_today(tz, now)
@@ -74,8 +75,8 @@ def upcoming_context() -> dict[str, object]:
     base = sessions_query(current_user).order_by(CoachingSession.starts_at, CoachingSession.id)
     todays = paginate(
         base.where(CoachingSession.starts_at >= start, CoachingSession.starts_at < tomorrow),
-        1,
-        TODAY_LIMIT,
+        page_arg("today_page"),
+        PER_PAGE,
     )
     later = paginate(
         base.where(
