@@ -82,16 +82,24 @@ def load_session(session_id: int) -> CoachingSession:
 def build_form(session: CoachingSession | None) -> SessionForm:
     """The form with the viewer's choices: reachable clients; coaches (admins only)."""
     form = SessionForm()
+    # Plain rows, not User objects: an administrator's list holds every client.
+    columns = (User.id, User.first_name, User.last_name, User.email)
     clients = list(
-        db.scalars(clients_query(current_user).order_by(User.last_name, User.first_name))
+        db.execute(
+            clients_query(current_user)
+            .with_only_columns(*columns)
+            .order_by(User.last_name, User.first_name)
+        )
     )
-    if session is not None and session.client is not None and session.client not in clients:
-        clients.insert(0, session.client)
+    client = session.client if session is not None else None
+    if client is not None and client.id not in {row.id for row in clients}:
+        clients.insert(0, (client.id, client.first_name, client.last_name, client.email))
     sees_clients = has_capability(current_user, "view_clients")  # their emails: contact data
-    form.client_id.choices = [SelectChoice("", _("— No client: open slot —"))] + [
-        SelectChoice(str(c.id), f"{c.full_name} ({c.email})" if sees_clients else c.full_name)
-        for c in clients
-    ]
+    form.client_id.choices = [SelectChoice("", _("— No client: open slot —"))]
+    for client_id, first, last, email in clients:
+        name = f"{first} {last}".strip()  # User.full_name
+        label = f"{name} ({email})" if sees_clients else name
+        form.client_id.choices.append(SelectChoice(str(client_id), label))
     if current_user.role != Role.ADMIN:
         del form.coach_id  # a coach books for themself
         return form

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import (
     DateField,
     EmailField,
@@ -15,8 +18,9 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import Choice, SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import Select
 
 from core.accounts.models import User
 from core.emails.outbox import valid_address
@@ -52,6 +56,23 @@ METHOD_LABELS = {
 }
 
 
+class LongSelect(Select):
+    """WTForms' select widget, each option written by one f-string.
+
+    WTForms builds every option's attributes through ``html_params`` (about 10 µs an
+    option): 10 ms for the editor's client list of an administrator with 1,000 clients.
+    The markup is the same.
+    """
+
+    @classmethod
+    def render_option(cls, choice: Choice, **kwargs: Any) -> Markup:
+        if kwargs or choice.render_kw:
+            return super().render_option(choice, **kwargs)
+        selected = "selected " if choice.selected else ""
+        value, label = escape(str(choice.value)), escape(choice.label or choice.value)
+        return Markup(f'<option {selected}value="{value}">{label}</option>')  # noqa: S704 (escaped)
+
+
 def _optional_int(value: object) -> int | None:
     return int(str(value)) if value not in (None, "", "None") else None
 
@@ -78,7 +99,9 @@ class SessionForm(PaymentMixin, FlaskForm):
     """The session editor. Client and coach choices are filled per viewer by the view."""
 
     version = HiddenField()
-    client_id = SelectField(_l("Client"), coerce=_optional_int, validate_choice=True)
+    client_id = SelectField(
+        _l("Client"), coerce=_optional_int, validate_choice=True, widget=LongSelect()
+    )
     coach_id = SelectField(_l("Coach"), coerce=int)
     day = DateField(_l("Date"), validators=[InputRequired(), supported_date])
     start = TimeField(_l("Time"), validators=[InputRequired()])
