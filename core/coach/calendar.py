@@ -5,17 +5,16 @@ On a phone the same markup reads as an agenda (days as a list, CSS only).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from core.accounts.access import staff_required
-from core.accounts.models import User
+from core.accounts.models import Role, User
 from core.accounts.permissions import capability_required, has_capability
 from core.coach.blueprint import slug_route
 from core.coach.home import open_session_redirect
@@ -35,6 +34,9 @@ from core.validation import DateOutOfRange, parse_day
 VIEWS = ("month", "week")
 #: Sessions listed in a month cell before "+ n more" (which opens that week).
 MONTH_CELL_LIMIT = 4
+#: Sessions listed in a day of the week view (one every half hour, all day long); an
+#: administrator's busier days link to Admin → Sessions for the rest.
+WEEK_CELL_LIMIT = 48
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,18 @@ class Entry:
     status: str
     title: str
     client_name: str | None
+
+
+@dataclass(frozen=True)
+class Day:
+    """The sessions a calendar day shows, and how many it has in all."""
+
+    entries: list[Entry]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.entries)
 
 
 @slug_route("calendar")
@@ -76,7 +90,8 @@ def calendar() -> ResponseReturnValue:
         end = start + timedelta(days=7)
         first = start
         prev_date, next_date = start - timedelta(days=7), end
-    by_day = entries_by_day(start, end)
+    limit = MONTH_CELL_LIMIT if view == "month" else WEEK_CELL_LIMIT
+    by_day = entries_by_day(start, end, limit)
     days = days_between(start, end)
     return render_template(
         "coach/calendar.html",
@@ -87,7 +102,7 @@ def calendar() -> ResponseReturnValue:
         weeks=[days[i : i + 7] for i in range(0, len(days), 7)],
         days=days,
         by_day=by_day,
-        limit=MONTH_CELL_LIMIT if view == "month" else None,
+        is_admin=current_user.role == Role.ADMIN,
         prev_url=url_for("coach.calendar", view=view, date=prev_date.isoformat()),
         next_url=url_for("coach.calendar", view=view, date=next_date.isoformat()),
         today_url=url_for("coach.calendar", view=view),
@@ -96,30 +111,43 @@ def calendar() -> ResponseReturnValue:
     )
 
 
-def entries_by_day(start: date, end: date) -> dict[date, list[Entry]]:
-    """Sessions of the viewer's scope between two local days, grouped by local day (one query)."""
+def entries_by_day(start: date, end: date, limit: int) -> dict[date, Day]:
+    """Sessions of the viewer's scope between two local days, grouped by local day (one query).
+
+    Only the first ``limit`` of each day are read, with the day's count: the database
+    numbers them, so an administrator's month (thousands of sessions) reads a few hundred.
+    Days are told apart by their UTC bounds (a CASE), right across a DST change.
+    """
     tz = viewer_zone()
-    rows = db.execute(
-        select(
-            CoachingSession.id,
-            CoachingSession.starts_at,
-            CoachingSession.duration_minutes,
-            CoachingSession.status,
-            CoachingSession.title,
-            User.first_name,
-            User.last_name,
-        )
-        .outerjoin(User, User.id == CoachingSession.client_id)
-        .where(
-            coach_scope(current_user),
-            CoachingSession.starts_at >= day_start(start, tz),
-            CoachingSession.starts_at < day_start(end, tz),
-        )
-        .order_by(CoachingSession.starts_at, CoachingSession.id)
+    days = days_between(start, end)
+    bounds = [day_start(day, tz) for day in [*days, end]]
+    S = CoachingSession
+    day_index = case(*((S.starts_at < bound, index) for index, bound in enumerate(bounds[1:])))
+    dated = (
+        select(S.id, S.starts_at, S.duration_minutes, S.status, S.title, S.client_id)
+        .add_columns(day_index.label("day"))
+        .where(coach_scope(current_user), S.starts_at >= bounds[0], S.starts_at < bounds[-1])
+        .subquery()
     )
-    grouped: dict[date, list[Entry]] = defaultdict(list)
-    for sid, starts_at, minutes, status, title, first, last in rows:
-        local = starts_at.astimezone(tz)
-        name = f"{first} {last}".strip() if first is not None else None
-        grouped[local.date()].append(Entry(sid, local, minutes, status, title, name))
+    ranked = select(
+        dated,
+        func.row_number()
+        .over(partition_by=dated.c.day, order_by=(dated.c.starts_at, dated.c.id))
+        .label("rank"),
+        func.count().over(partition_by=dated.c.day).label("total"),
+    ).subquery()
+    rows = db.execute(
+        select(ranked, User.first_name, User.last_name)
+        .outerjoin(User, User.id == ranked.c.client_id)
+        .where(ranked.c.rank <= limit)
+        .order_by(ranked.c.starts_at, ranked.c.id)
+    )
+    grouped: dict[date, Day] = {}
+    for row in rows:
+        name = f"{row.first_name} {row.last_name}".strip() if row.first_name is not None else None
+        entry = Entry(
+            row.id, row.starts_at.astimezone(tz), row.duration_minutes, row.status, row.title, name
+        )
+        day = grouped.setdefault(days[row.day], Day([], row.total))
+        day.entries.append(entry)
     return grouped

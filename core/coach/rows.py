@@ -9,6 +9,7 @@ template globals (registered by the coach blueprint), so the client area can use
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
+from datetime import date
 from typing import Any
 
 from flask import g, url_for
@@ -16,20 +17,29 @@ from markupsafe import Markup, escape
 
 from core.validation import MAX_DB_INTEGER
 
-#: Stands for the row's id while the URL is built once; no real path holds these digits.
-_MARK = str(MAX_DB_INTEGER)
+#: What stands for the row's id (or day) while the URL is built once: no real URL of the
+#: app holds these characters (ids stay below the largest one, days before the last one).
+_MARKS: dict[type, int | date] = {int: MAX_DB_INTEGER, date: date.max}
 
 
-def row_url(endpoint: str, key: str, ident: int, **values: Hashable) -> str:
+def row_url(endpoint: str, key: str, ident: int | date, **values: Hashable) -> str:
     """``url_for(endpoint, **{key: ident}, **values)``, with ``url_for`` run once per request
-    for each endpoint and ``values``; each row only puts its own ``ident`` in."""
+    for each endpoint and ``values``; each row only puts its own ``ident`` (an id or a
+    day, which URLs write as digits and dashes: nothing to quote) in."""
+    kind = date if isinstance(ident, date) else int
     patterns: dict[tuple[Any, ...], tuple[str, str]] = g.setdefault("_row_url_patterns", {})
-    pattern_key = (endpoint, key, tuple(sorted(values.items())))
+    pattern_key = (endpoint, key, kind, tuple(sorted(values.items())))
     pattern = patterns.get(pattern_key)
     if pattern is None:
-        head, _mark, tail = url_for(endpoint, **{key: MAX_DB_INTEGER}, **values).partition(_MARK)
+        mark = _MARKS[kind]
+        url = url_for(endpoint, **{key: mark}, **values)
+        head, _mark, tail = url.partition(_text(mark))
         pattern = patterns[pattern_key] = (head, tail)
-    return f"{pattern[0]}{int(ident)}{pattern[1]}"
+    return f"{pattern[0]}{_text(ident)}{pattern[1]}"
+
+
+def _text(ident: int | date) -> str:
+    return ident.isoformat() if isinstance(ident, date) else str(int(ident))
 
 
 def option_tags(choices: Iterable[tuple[Any, Any]], selected: Any = None) -> Markup:
