@@ -95,7 +95,8 @@ def clients() -> ResponseReturnValue:
     order = {
         "name": [User.last_name, User.first_name, User.id],
         "-name": [User.last_name.desc(), User.first_name.desc(), User.id.desc()],
-        "next": [next_session.is_(None), next_session, User.id],
+        # NULLS LAST, not "IS NULL" then the value: the subquery runs once per client.
+        "next": [next_session.asc().nulls_last(), User.id],
         "recent": [User.created_at.desc(), User.id.desc()],
     }[sort]
     page = paginate(query.order_by(*order), page_arg(), PER_PAGE, scalars=False)
