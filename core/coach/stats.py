@@ -7,6 +7,7 @@ from datetime import date, datetime
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from flask import g
 from flask_babel import format_date
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -14,7 +15,15 @@ from sqlalchemy import Subquery, and_, case, func, select
 
 from core.accounts.models import User
 from core.charts import Series, bar_chart
-from core.coach.queries import add_months, clients_query, coach_scope, day_start, month_start
+from core.coach.queries import (
+    add_months,
+    clients_query,
+    coach_scope,
+    day_start,
+    local_today,
+    month_start,
+    viewer_zone,
+)
 from core.db import db
 from core.i18n import money
 from core.payments.models import Payment
@@ -66,34 +75,64 @@ def _moves(viewer: User, currency: str) -> Subquery:
     return money_moves(coach_scope(viewer), Payment.currency == currency)
 
 
-def revenue_by_month(viewer: User, today: date, tz: ZoneInfo, currency: str) -> list[MonthRevenue]:
-    """Money received, net of refunds, per local month, the last 12 months (one query).
+@dataclass(frozen=True)
+class Revenue:
+    """Money received net of refunds: all time, and per local month for the last 12."""
+
+    total: int
+    months: list[MonthRevenue]
+
+
+def revenue(viewer: User, today: date, tz: ZoneInfo, currency: str) -> Revenue:
+    """All-time and monthly revenue in one scan of the money moves (one query), once per
+    request: the summary card and the chart both show it.
 
     A refund counts in the month it was given back, as on a bank statement.
     """
-    months = [add_months(today, -i) for i in range(MONTHS - 1, -1, -1)]
-    bounds = [day_start(m, tz) for m in [*months, add_months(today, 1)]]
-    moves = _moves(viewer, currency)
-    columns = [
-        func.coalesce(
-            func.sum(case((and_(moves.c.at >= lo, moves.c.at < hi), moves.c.amount), else_=0)), 0
+    key = (viewer.id, today, tz.key, currency)
+    computed: dict[tuple[object, ...], Revenue] = g.setdefault("_coach_revenue", {})
+    if key not in computed:
+        months = [add_months(today, -i) for i in range(MONTHS - 1, -1, -1)]
+        bounds = [day_start(m, tz) for m in [*months, add_months(today, 1)]]
+        moves = _moves(viewer, currency)
+        per_month = [
+            func.sum(case((and_(moves.c.at >= lo, moves.c.at < hi), moves.c.amount), else_=0))
+            for lo, hi in pairwise(bounds)
+        ]
+        total, *amounts = db.execute(select(func.sum(moves.c.amount), *per_month)).one()
+        computed[key] = Revenue(
+            int(total or 0),
+            [
+                MonthRevenue(m, format_date(m, "MMM yy"), int(a or 0))
+                for m, a in zip(months, amounts, strict=True)
+            ],
         )
-        for lo, hi in pairwise(bounds)
-    ]
-    row = db.execute(select(*columns).where(moves.c.at >= bounds[0])).one()
-    return [
-        MonthRevenue(m, format_date(m, "MMM yy"), int(a or 0))
-        for m, a in zip(months, row, strict=True)
-    ]
+    return computed[key]
+
+
+def revenue_by_month(viewer: User, today: date, tz: ZoneInfo, currency: str) -> list[MonthRevenue]:
+    """The bars of the revenue chart: the last 12 local months (see :func:`revenue`)."""
+    return revenue(viewer, today, tz, currency).months
 
 
 def revenue_chart(months: list[MonthRevenue], currency: str) -> Markup:
-    """The bar chart of ``revenue_by_month``, in money of the viewer's language."""
+    """The bar chart of the monthly revenue, in money of the viewer's language.
+
+    The three drawings repeat the same axis and bar values: each is formatted once.
+    """
+    formatted: dict[int, str] = {}
+
+    def value_format(amount: float) -> str:
+        minor = round(amount)
+        if minor not in formatted:
+            formatted[minor] = money(minor, currency)
+        return formatted[minor]
+
     return bar_chart(
         _("Monthly revenue"),
         [Series(_("Revenue"), [m.amount for m in months])],
         x_labels=[m.label for m in months],
-        value_format=lambda amount: money(round(amount), currency),
+        value_format=value_format,
         empty_text=_("No payment recorded in the last 12 months yet."),
     )
 
@@ -119,8 +158,6 @@ def summary(viewer: User, now: datetime) -> Summary:
             coach_scope(viewer), CoachingSession.status != SessionStatus.AVAILABLE.value
         )
     ).one()
-    moves = _moves(viewer, currency)
-    revenue = db.scalar(select(func.coalesce(func.sum(moves.c.amount), 0)))
-    return Summary(
-        int(clients or 0), int(sessions or 0), int(upcoming_count or 0), int(revenue or 0), currency
-    )
+    tz = viewer_zone()
+    total = revenue(viewer, local_today(tz, now), tz, currency).total
+    return Summary(int(clients or 0), int(sessions or 0), int(upcoming_count or 0), total, currency)
