@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from core.accounts.models import User
+from core.coach.rows import LongSelect
 from core.emails.outbox import valid_address
 from core.i18n import LANGUAGES, timezone_names
 from core.validation import known_timezone, max_length
@@ -62,6 +63,7 @@ class ProfileForm(FlaskForm):
         validators=[known_timezone],
         filters=[_strip],
         description=_l("Session times are shown in this time zone."),
+        widget=LongSelect(),
     )
     locale = SelectField(
         _l("Language"),

@@ -1,4 +1,4 @@
-"""Template helpers for markup repeated on every row of a list (session cards, calendar entries).
+"""Helpers for markup repeated on every row of a list (session cards, calendar entries, options).
 
 A Jinja macro call costs about 20 µs and ``url_for`` about 15 µs. A page of 50 session
 cards made some twenty of each per card, most of the page's time. These helpers do that
@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import g, url_for
 from markupsafe import Markup, escape
+from wtforms.fields.choices import Choice
+from wtforms.widgets import Select
 
 from core.validation import MAX_DB_INTEGER
 
@@ -51,3 +53,20 @@ def option_tags(choices: Iterable[tuple[Any, Any]], selected: Any = None) -> Mar
             for value, label in choices
         )
     )
+
+
+class LongSelect(Select):
+    """WTForms' select widget, each option written by one f-string.
+
+    WTForms builds every option's attributes through ``html_params`` (about 10 µs an
+    option): 10 ms for the editor's client list of an administrator with 1,000 clients,
+    5 ms for the 500 time zones of a profile form. The markup is the same.
+    """
+
+    @classmethod
+    def render_option(cls, choice: Choice, **kwargs: Any) -> Markup:
+        if kwargs or choice.render_kw:
+            return super().render_option(choice, **kwargs)
+        selected = "selected " if choice.selected else ""
+        value, label = escape(str(choice.value)), escape(choice.label or choice.value)
+        return Markup(f'<option {selected}value="{value}">{label}</option>')  # noqa: S704 (escaped)
