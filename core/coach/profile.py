@@ -116,23 +116,27 @@ def overview_tab(client: User) -> str:
         "can_edit_client": has_capability(current_user, "edit_clients"),
     }
     if sees_sessions:
+        S = CoachingSession
         now = utcnow()
+        upcoming = and_(S.starts_at >= now, S.status.in_(OPEN_STATUSES))
+        past = and_(
+            or_(S.starts_at < now, S.status.in_(CLOSED_STATUSES)),
+            S.status != SessionStatus.AVAILABLE.value,
+        )
+        counts = session_counts(client, upcoming, past)
+        context["cards"] = overview_cards(counts, finance_totals(client))
         sessions = client_sessions(client)
-        context["cards"] = overview_cards(client, now)
         context["upcoming"] = paginate(
-            sessions.where(
-                CoachingSession.starts_at >= now, CoachingSession.status.in_(OPEN_STATUSES)
-            ).order_by(CoachingSession.starts_at, CoachingSession.id),
+            sessions.where(upcoming).order_by(S.starts_at, S.id),
             page_arg("up"),
             CARDS_PER_PAGE,
+            total=counts.upcoming,
         )
         context["past"] = paginate(
-            sessions.where(
-                or_(CoachingSession.starts_at < now, CoachingSession.status.in_(CLOSED_STATUSES)),
-                CoachingSession.status != SessionStatus.AVAILABLE.value,
-            ).order_by(CoachingSession.starts_at.desc(), CoachingSession.id.desc()),
+            sessions.where(past).order_by(S.starts_at.desc(), S.id.desc()),
             page_arg("past"),
             CARDS_PER_PAGE,
+            total=counts.past,
         )
     return render_template("coach/tabs/overview.html", **context)
 
@@ -156,19 +160,32 @@ def visible_timeline(client: User, *, with_sessions: bool = True) -> list[Any]:
     ][:TIMELINE_LIMIT]
 
 
-def overview_cards(client: User, now: datetime) -> list[StatCard]:
-    """Upcoming and completed sessions, pending and paid money."""
+@dataclass(frozen=True)
+class SessionCounts:
+    upcoming: int
+    past: int
+    completed: int
+
+
+def session_counts(client: User, upcoming: Any, past: Any) -> SessionCounts:
+    """The client's upcoming, past and completed sessions in the viewer's scope, in one query:
+    the cards show them, and the two lists need no count of their own."""
     s = CoachingSession
-    upcoming, completed = db.execute(
+    row = db.execute(
         select(
-            func.count(case((and_(s.starts_at >= now, s.status.in_(OPEN_STATUSES)), 1))),
+            func.count(case((upcoming, 1))),
+            func.count(case((past, 1))),
             func.count(case((s.status == SessionStatus.COMPLETED.value, 1))),
         ).where(s.client_id == client.id, coach_scope(current_user))
     ).one()
-    totals = finance_totals(client)
+    return SessionCounts(*(int(n or 0) for n in row))
+
+
+def overview_cards(counts: SessionCounts, totals: FinanceTotals) -> list[StatCard]:
+    """Upcoming and completed sessions, pending and paid money."""
     return [
-        StatCard("upcoming", _("Upcoming sessions"), str(upcoming)),
-        StatCard("completed", _("Completed sessions"), str(completed)),
+        StatCard("upcoming", _("Upcoming sessions"), str(counts.upcoming)),
+        StatCard("completed", _("Completed sessions"), str(counts.completed)),
         StatCard("pending", _("Pending payment"), totals.pending),
         StatCard("paid", _("Paid"), totals.paid),
     ]

@@ -88,17 +88,21 @@ class Page:
         self.pages = max(1, -(-total // per_page))
 
 
-def paginate(query: Select[Any], page: int, per_page: int, *, scalars: bool = True) -> Page:
+def paginate(
+    query: Select[Any], page: int, per_page: int, *, scalars: bool = True, total: int | None = None
+) -> Page:
     """Two queries (count, then the page), whatever the table size. Page numbers are clamped.
 
     The count keeps only the query's FROM and WHERE: no eager joins, no per-row subqueries.
+    A caller that already counted the rows passes ``total`` and saves the count.
     """
     from sqlalchemy import func
 
     from core.db import db
 
-    counting = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
-    total = int(db.scalar(counting) or 0)
+    if total is None:
+        counting = query.with_only_columns(func.count(), maintain_column_froms=True)
+        total = int(db.scalar(counting.order_by(None)) or 0)
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     paged = query.limit(per_page).offset((page - 1) * per_page)
