@@ -70,9 +70,10 @@ class CoachingSession(Base):
         ForeignKeyConstraint(
             ["client_id", "client_role"], ["users.id", "users.role"], ondelete="RESTRICT"
         ),
-        Index("ix_coaching_sessions_coach_start", "coach_id", "starts_at"),
+        # With the status: counts of open sessions (coach home) read the index alone.
+        Index("ix_coaching_sessions_coach_start_status", "coach_id", "starts_at", "status"),
         Index("ix_coaching_sessions_client_start", "client_id", "starts_at"),
-        Index("ix_coaching_sessions_starts_at", "starts_at"),
+        Index("ix_coaching_sessions_start_status", "starts_at", "status"),
         # Which clients a coach reaches: one index probe per client (access.py).
         Index("ix_coaching_sessions_coach_client", "coach_id", "client_id"),
     )
