@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask import flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select
 
 from core.accounts.access import staff_required
 from core.accounts.models import Role, User
@@ -111,18 +112,31 @@ def calendar() -> ResponseReturnValue:
     )
 
 
+def _day_index(starts_at: Any, bounds: list[datetime], first: int, end: int) -> Any:
+    """SQL: the index of the day in ``first``..``end - 1`` where ``starts_at`` falls (day ``i``
+    runs from ``bounds[i]`` to ``bounds[i + 1]``), as nested CASEs that halve the days at
+    each step: six comparisons a session for a month view, not twenty."""
+    if end - first == 1:
+        return literal(first)
+    middle = (first + end) // 2
+    return case(
+        (starts_at < bounds[middle], _day_index(starts_at, bounds, first, middle)),
+        else_=_day_index(starts_at, bounds, middle, end),
+    )
+
+
 def entries_by_day(start: date, end: date, limit: int) -> dict[date, Day]:
     """Sessions of the viewer's scope between two local days, grouped by local day (one query).
 
     Only the first ``limit`` of each day are read, with the day's count: the database
     numbers them, so an administrator's month (thousands of sessions) reads a few hundred.
-    Days are told apart by their UTC bounds (a CASE), right across a DST change.
+    Days are told apart by their UTC bounds (nested CASEs), right across a DST change.
     """
     tz = viewer_zone()
     days = days_between(start, end)
     bounds = [day_start(day, tz) for day in [*days, end]]
     S = CoachingSession
-    day_index = case(*((S.starts_at < bound, index) for index, bound in enumerate(bounds[1:])))
+    day_index = _day_index(S.starts_at, bounds, 0, len(days))
     dated = (
         select(S.id, S.starts_at, S.duration_minutes, S.status, S.title, S.client_id)
         .add_columns(day_index.label("day"))
