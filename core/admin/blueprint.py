@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 
 from core.db import db
 from core.i18n import site_timezone
+from core.urls import url_pattern
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -32,6 +33,11 @@ def site_midnight(day: date) -> datetime:
 def session_url(session_id: int) -> str:
     """The coach area's editor for this session."""
     return url_for("coach.edit_session", session_id=session_id)
+
+
+def session_urls() -> Callable[[int], str]:
+    """:func:`session_url` for the rows of a table (``url_for`` once for all of them)."""
+    return url_pattern("coach.edit_session", "session_id")
 
 
 @dataclass(frozen=True)

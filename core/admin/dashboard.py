@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User
-from core.admin.blueprint import bp, session_url, site_midnight
+from core.admin.blueprint import bp, session_url, session_urls, site_midnight
 from core.admin.session_rows import awaiting_confirmation, badge_labels
 from core.admin.setup import setup_completed
 from core.db import db, utcnow
@@ -230,7 +230,7 @@ def dashboard() -> ResponseReturnValue:
         cards=stat_cards(figures),
         alerts=alerts(figures, coach_count),
         sessions=todays,
-        session_url=session_url,
+        session_url=session_urls(),
         labels=badge_labels(),
         new_session_url=url_for("coach.new_session"),
         add_client_url=url_for("coach.add_client"),

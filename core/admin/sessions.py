@@ -16,7 +16,7 @@ from wtforms.validators import Optional, ValidationError
 
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User
-from core.admin.blueprint import bp, choices, paginate, session_url, site_midnight
+from core.admin.blueprint import bp, choices, paginate, session_urls, site_midnight
 from core.admin.session_rows import (
     PAYMENT_LABELS,
     STATUS_LABELS,
@@ -116,7 +116,7 @@ def sessions() -> ResponseReturnValue:
         filters=filters,
         page=page,
         page_url=lambda n: url_for("admin.sessions", **args, page=n),
-        session_url=session_url,
+        session_url=session_urls(),
         labels=badge_labels(),
         filtered=bool(args),
         new_session_url=url_for("coach.new_session"),
