@@ -9,7 +9,7 @@ from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, Subquery, func, or_, select
 from sqlalchemy.orm import joinedload
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
@@ -54,14 +54,17 @@ class SessionFilters(FlaskForm):
             raise ValidationError(_l("The end date is before the start date."))
 
 
-def filtered_sessions(filters: SessionFilters) -> Any:
-    """The SELECT for the filters, with coach and client loaded in the same query.
+def session_order(filters: SessionFilters) -> tuple[Any, ...]:
+    """Latest first, unless a start date is set: then in calendar order from that day."""
+    if filters.start.data:
+        return CoachingSession.starts_at, CoachingSession.id
+    return CoachingSession.starts_at.desc(), CoachingSession.id.desc()
 
-    Latest first, unless a start date is set: then in calendar order from that day.
-    """
-    stmt = select(CoachingSession).options(
-        joinedload(CoachingSession.coach), joinedload(CoachingSession.client)
-    )
+
+def filtered_sessions(filters: SessionFilters) -> Select[Any]:
+    """The ids of the sessions the filters select, in the list's order (narrow rows: the
+    sort and the count read indexes, not whole sessions with their people joined)."""
+    stmt = select(CoachingSession.id)
     if filters.coach.data and filters.coach.data.isdigit():
         stmt = stmt.where(CoachingSession.coach_id == int(filters.coach.data))
     if filters.client.data:
@@ -88,9 +91,17 @@ def filtered_sessions(filters: SessionFilters) -> Any:
         stmt = stmt.where(CoachingSession.starts_at < end)
     if filters.pending_confirmation.data:
         stmt = stmt.where(awaiting_confirmation(utcnow()))
-    if filters.start.data:  # from a date onwards: in calendar order
-        return stmt.order_by(CoachingSession.starts_at, CoachingSession.id)
-    return stmt.order_by(CoachingSession.starts_at.desc(), CoachingSession.id.desc())
+    return stmt.order_by(*session_order(filters))
+
+
+def with_people(ids: Subquery, order: tuple[Any, ...]) -> Select[Any]:
+    """The sessions of one page (``ids``) with their coach and client, in ``order``."""
+    return (
+        select(CoachingSession)
+        .join(ids, CoachingSession.id == ids.c.id)
+        .options(joinedload(CoachingSession.coach), joinedload(CoachingSession.client))
+        .order_by(*order)
+    )
 
 
 @bp.route("/sessions")
@@ -109,7 +120,12 @@ def sessions() -> ResponseReturnValue:
         for field in filters:
             if field.errors:
                 field.data = None
-    page = paginate(filtered_sessions(filters), request.args.get("page", 1, type=db_int))
+    order = session_order(filters)
+    page = paginate(
+        filtered_sessions(filters),
+        request.args.get("page", 1, type=db_int),
+        load=lambda ids: with_people(ids, order),
+    )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "admin/sessions.html",
