@@ -20,6 +20,7 @@ from core.admin.setup import setup_completed
 from core.db import db, utcnow
 from core.i18n import money, site_timezone
 from core.operations.health import WORKER_STALE_AFTER, last_heartbeat, outbox_figures
+from core.paging import capped_count
 from core.payments.models import Refund
 from core.payments.queries import sessions_needing_attention
 from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
@@ -28,6 +29,9 @@ from hooks import StatCard
 
 #: Statuses of a session that does not take place (not counted, not billed).
 NOT_HELD = (SessionStatus.CANCELLED.value, SessionStatus.AVAILABLE.value)
+#: Today's sessions shown on the dashboard; a busier day links to the whole list, so that
+#: the page stays the same size whatever the day holds.
+TODAY_ROWS = 25
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ class DayFigures:
     refunded_by_currency: dict[str, int]
     worker_last_run: datetime | None = None
     now: datetime | None = None
+    #: More sessions await confirmation than ``awaiting_confirmation`` (the count stopped).
+    awaiting_capped: bool = False
 
     @property
     def worker_down(self) -> bool:
@@ -75,7 +81,9 @@ def day_figures(day: date, now: datetime) -> DayFigures:
         .order_by(CoachingSession.currency)
     ).all()
     outbox = outbox_figures(now)
-    awaiting = db.scalar(select(func.count(CoachingSession.id)).where(awaiting_confirmation(now)))
+    awaiting, awaiting_capped = capped_count(
+        select(CoachingSession.id).where(awaiting_confirmation(now))
+    )
     refunded_rows = db.execute(
         select(Refund.currency, func.sum(Refund.amount))
         .where(Refund.refunded_at >= start, Refund.refunded_at < end)
@@ -88,7 +96,8 @@ def day_figures(day: date, now: datetime) -> DayFigures:
         pending_by_currency={currency: int(total) for currency, total in pending_rows},
         dead_emails=outbox.dead,
         pending_emails=outbox.backlog,
-        awaiting_confirmation=awaiting or 0,
+        awaiting_confirmation=awaiting,
+        awaiting_capped=awaiting_capped,
         refunded_by_currency={currency: int(total) for currency, total in refunded_rows},
         worker_last_run=last_heartbeat(),
         now=now,
@@ -194,7 +203,12 @@ def alerts(figures: DayFigures, coach_count: int) -> list[Alert]:
         found.append(
             Alert(
                 "info",
-                ngettext(
+                _(
+                    "More than %(num)d upcoming sessions were never confirmed to their clients.",
+                    num=figures.awaiting_confirmation,
+                )
+                if figures.awaiting_capped
+                else ngettext(
                     "%(num)d upcoming session was never confirmed to its client.",
                     "%(num)d upcoming sessions were never confirmed to their clients.",
                     figures.awaiting_confirmation,
@@ -222,6 +236,7 @@ def dashboard() -> ResponseReturnValue:
         .where(CoachingSession.starts_at >= start)
         .where(CoachingSession.starts_at < site_midnight(figures.day + timedelta(days=1)))
         .order_by(CoachingSession.starts_at, CoachingSession.id)
+        .limit(TODAY_ROWS + 1)
     ).all()
     coach_count = db.scalar(select(func.count(User.id)).where(User.role == Role.COACH.value)) or 0
     return render_template(
@@ -229,7 +244,8 @@ def dashboard() -> ResponseReturnValue:
         figures=figures,
         cards=stat_cards(figures),
         alerts=alerts(figures, coach_count),
-        sessions=todays,
+        sessions=todays[:TODAY_ROWS],
+        more_today=len(todays) > TODAY_ROWS,
         session_url=session_urls(),
         labels=badge_labels(),
         new_session_url=url_for("coach.new_session"),
