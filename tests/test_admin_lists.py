@@ -13,6 +13,7 @@ import time_machine
 from flask import Flask
 from sqlalchemy import select
 
+import core.admin.dashboard
 import core.paging
 from core.accounts.models import Role, User
 from core.admin.blueprint import PER_PAGE
@@ -103,6 +104,7 @@ def test_lists_say_when_there_are_more_than_they_counted(
 ) -> None:
     web = admin()
     monkeypatch.setattr(core.paging, "COUNT_CAP", 5)
+    monkeypatch.setattr(core.admin.dashboard, "ALERT_COUNT_CAP", 5)
     ahead = datetime.now(UTC) + timedelta(days=2)
     add_sessions(app, coach_and_client, [ahead + timedelta(hours=i) for i in range(7)])
     other = make_user(Role.COACH), coach_and_client[1]

@@ -10,12 +10,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User
 from core.admin.blueprint import bp, session_url, session_urls, site_midnight
-from core.admin.session_rows import awaiting_confirmation, badge_labels
+from core.admin.session_rows import awaiting_confirmation, badge_labels, table_columns
 from core.admin.setup import setup_completed
 from core.db import db, utcnow
 from core.i18n import money, site_timezone
@@ -32,6 +31,8 @@ NOT_HELD = (SessionStatus.CANCELLED.value, SessionStatus.AVAILABLE.value)
 #: Today's sessions shown on the dashboard; a busier day links to the whole list, so that
 #: the page stays the same size whatever the day holds.
 TODAY_ROWS = 25
+#: An alert's count stops here ("more than 100"): enough to act on, cheap to count.
+ALERT_COUNT_CAP = 100
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def day_figures(day: date, now: datetime) -> DayFigures:
     ).all()
     outbox = outbox_figures(now)
     awaiting, awaiting_capped = capped_count(
-        select(CoachingSession.id).where(awaiting_confirmation(now))
+        select(CoachingSession.id).where(awaiting_confirmation(now)), ALERT_COUNT_CAP
     )
     refunded_rows = db.execute(
         select(Refund.currency, func.sum(Refund.amount))
@@ -232,7 +233,7 @@ def dashboard() -> ResponseReturnValue:
     start = site_midnight(figures.day)
     todays = db.scalars(
         select(CoachingSession)
-        .options(joinedload(CoachingSession.coach), joinedload(CoachingSession.client))
+        .options(*table_columns())
         .where(CoachingSession.starts_at >= start)
         .where(CoachingSession.starts_at < site_midnight(figures.day + timedelta(days=1)))
         .order_by(CoachingSession.starts_at, CoachingSession.id)

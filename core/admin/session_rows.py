@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, load_only
 
+from core.accounts.models import User
 from core.db import utcnow
 from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
 
@@ -41,4 +43,26 @@ def awaiting_confirmation(now: datetime) -> Any:
         CoachingSession.confirmation_sent_at.is_(None)
         & CoachingSession.status.in_([SessionStatus.BOOKED.value, SessionStatus.CONFIRMED.value])
         & (CoachingSession.starts_at > now)
+    )
+
+
+def table_columns() -> tuple[Any, ...]:
+    """Loader options for ``session_table()``: the columns it shows, and the coach's and the
+    client's names joined in (a whole session and two whole users per row cost several
+    times as much to load). Any other attribute raises instead of querying once per row."""
+    session = CoachingSession
+    names = (User.first_name, User.last_name)
+    return (
+        load_only(
+            session.title,
+            session.starts_at,
+            session.status,
+            session.payment_status,
+            session.price_amount,
+            session.currency,
+            session.confirmation_sent_at,
+            raiseload=True,
+        ),
+        joinedload(session.coach).load_only(*names, raiseload=True),
+        joinedload(session.client).load_only(*names, raiseload=True),
     )

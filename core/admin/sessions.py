@@ -10,7 +10,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, Subquery, func, or_, select
-from sqlalchemy.orm import joinedload
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
@@ -22,6 +21,7 @@ from core.admin.session_rows import (
     STATUS_LABELS,
     awaiting_confirmation,
     badge_labels,
+    table_columns,
 )
 from core.admin.settings import strip
 from core.db import db, utcnow
@@ -99,7 +99,7 @@ def with_people(ids: Subquery, order: tuple[Any, ...]) -> Select[Any]:
     return (
         select(CoachingSession)
         .join(ids, CoachingSession.id == ids.c.id)
-        .options(joinedload(CoachingSession.coach), joinedload(CoachingSession.client))
+        .options(*table_columns())
         .order_by(*order)
     )
 
