@@ -20,6 +20,9 @@ from babel.support import NullTranslations
 from flask import Flask, g, has_request_context, request
 from flask_babel import get_locale, get_timezone, get_translations
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from core.settings import get_option
 
@@ -140,6 +143,17 @@ class Formats:
     def ngettext(self, singular: str, plural: str, num: int) -> str:
         return str(self.catalog.ungettext(singular, plural, num))
 
+    def message(self, message: str, markup: bool) -> str:
+        """A template's message without variables as Jinja's new-style gettext returns it
+        (a format string even so: "%%" is "%"; Markup when autoescaping), made once."""
+        key = ("message", message, markup)
+        text = self._texts.get(key)
+        if text is None:
+            translated = self.gettext(message)
+            made = Markup(translated) if markup else translated  # noqa: S704 (as Jinja does)
+            text = self._texts[key] = made % {}
+        return text
+
     def money(self, amount: int, currency: str) -> str:
         key = ("money", amount, currency)
         text = self._texts.get(key)
@@ -188,6 +202,19 @@ def formats() -> Formats:
     return found
 
 
+@pass_context
+def template_gettext(context: Context, message: str, **variables: Any) -> str:
+    """Jinja's new-style ``gettext`` (``jinja2.ext._make_new_gettext``) over :class:`Formats`:
+    the translation is a format string, a Markup when autoescaping (which escapes the
+    variables); without variables, made once per request."""
+    markup = context.eval_ctx.autoescape
+    if not variables:
+        return formats().message(message, markup)
+    text = formats().gettext(message)
+    made = Markup(text) if markup else text  # noqa: S704 (a translation, as Jinja does)
+    return made % variables  # type: ignore[no-any-return]
+
+
 def money(amount: int | None, currency: str = "EUR") -> str:
     """Format minor units for the viewer's language: 4500, EUR → '€45.00' / '45,00 €'."""
     if amount is None:
@@ -234,7 +261,12 @@ def when(moment: datetime | date | None, *, year: bool = True) -> str:
 
 def init_app(app: Flask) -> None:
     """The filters, and template gettext through :class:`Formats` (after Flask-Babel's
-    ``init_app``, whose callables these replace; same escaping, same catalogs)."""
+    ``init_app``, whose callables these replace; same escaping, same catalogs).
+
+    ``_`` is :func:`template_gettext` itself rather than Jinja's alias that looks
+    ``gettext`` up at each call (a page calls it hundreds of times): a template context
+    that brings its own catalog sets both names (``core.plugins.translations``).
+    """
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda message: formats().gettext(message),
         ngettext=lambda singular, plural, num: formats().ngettext(singular, plural, num),
@@ -244,6 +276,7 @@ def init_app(app: Flask) -> None:
             context, singular, plural, num
         ),
     )
+    app.jinja_env.globals.update(gettext=template_gettext, _=template_gettext)
     app.jinja_env.filters.update(
         datetime=_date_filter("datetime", "medium"),
         date=_date_filter("date", "medium"),
