@@ -187,3 +187,12 @@ def test_each_list_costs_the_same_with_one_page_of_rows_or_many(
         app, coach_and_client, [NOON + timedelta(hours=1, minutes=i) for i in range(30, 200)]
     )
     assert costs() == few
+
+
+def test_an_unfiltered_list_shows_no_filter_error(admin: Callable[[], Any]) -> None:
+    """No coach chosen is "any coach", not an invalid choice."""
+    web = admin()
+    for url in ("/admin/sessions", "/admin/sessions?status=completed"):
+        html = web.get(url).get_data(as_text=True)
+        assert "field-error" not in html
+        assert 'aria-invalid="true"' not in html

@@ -36,7 +36,7 @@ class SessionFilters(FlaskForm):
         csrf = False
 
     client = StringField(_l("Client"), filters=[strip], render_kw={"type": "search"})
-    coach = SelectField(_l("Coach"))
+    coach = SelectField(_l("Coach"), default="")
     status = SelectField(
         _l("Status"), choices=choices([("", _l("Any status")), *STATUS_LABELS.items()]), default=""
     )
