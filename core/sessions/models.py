@@ -74,7 +74,8 @@ class CoachingSession(Base):
             ["client_id", "client_role"], ["users.id", "users.role"], ondelete="RESTRICT"
         ),
         Index("ix_coaching_sessions_coach_start", "coach_id", "starts_at"),
-        Index("ix_coaching_sessions_client_start", "client_id", "starts_at"),
+        # With the id: a client's sessions latest first, read from the index alone (PostgreSQL).
+        Index("ix_coaching_sessions_client_start", "client_id", "starts_at", "id"),
         Index("ix_coaching_sessions_starts_at", "starts_at"),
         # Which clients a coach reaches: one index probe per client (access.py).
         Index("ix_coaching_sessions_coach_client", "coach_id", "client_id"),

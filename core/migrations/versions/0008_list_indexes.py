@@ -1,5 +1,6 @@
 """Indexes for the admin's lists: sessions by status or payment, latest first; sessions never
-confirmed to their client, and flagged payments (two small partial indexes).
+confirmed to their client, and flagged payments (two small partial indexes); the id added to
+the client's sessions index, so that a search by client sorts from the index alone.
 
 Revision ID: 0008
 Revises: 0007
@@ -30,7 +31,14 @@ PARTIAL_INDEXES = {
 }
 
 
+#: An index of 0001 that gains a column: (before, after).
+CLIENT_START = "ix_coaching_sessions_client_start"
+CLIENT_START_COLUMNS = (["client_id", "starts_at"], ["client_id", "starts_at", "id"])
+
+
 def upgrade() -> None:
+    op.drop_index(CLIENT_START, table_name="coaching_sessions")
+    op.create_index(CLIENT_START, "coaching_sessions", CLIENT_START_COLUMNS[1])
     for name, columns in SESSION_INDEXES.items():
         op.create_index(name, "coaching_sessions", columns)
     for name, (table, columns, where) in PARTIAL_INDEXES.items():
@@ -43,3 +51,5 @@ def downgrade() -> None:
         op.drop_index(name, table_name=table)
     for name in SESSION_INDEXES:
         op.drop_index(name, table_name="coaching_sessions")
+    op.drop_index(CLIENT_START, table_name="coaching_sessions")
+    op.create_index(CLIENT_START, "coaching_sessions", CLIENT_START_COLUMNS[0])
