@@ -65,12 +65,15 @@ def paginate(
 
     With ``load``, ``stmt`` selects ids only (filtered and sorted) and ``load`` turns the
     page's ids (a subquery, limited and offset) into the statement for what is shown: the
-    joins are then made for one page of rows, not for every match before the sort.
+    joins are then made for one page of rows, not for every match before the sort. The
+    items are then that statement's rows; without it, ``stmt``'s entities.
     """
     total, capped = capped_count(stmt)
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     window = stmt.limit(per_page).offset((page - 1) * per_page)
-    query = window if load is None else load(window.subquery())
-    items = list(db.scalars(query).unique())
+    if load is None:
+        items = list(db.scalars(window).unique())
+    else:
+        items = list(db.execute(load(window.subquery())))
     return Page(items=items, page=page, pages=pages, total=total, capped=capped)

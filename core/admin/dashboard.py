@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User
 from core.admin.blueprint import bp, session_url, session_urls, site_midnight
-from core.admin.session_rows import awaiting_confirmation, badge_labels, table_columns
+from core.admin.session_rows import awaiting_confirmation, badge_labels, table_rows
 from core.admin.setup import setup_completed
 from core.db import db, utcnow
 from core.i18n import money, site_timezone
@@ -231,9 +231,8 @@ def dashboard() -> ResponseReturnValue:
     now = utcnow()
     figures = day_figures(now.astimezone(site_timezone()).date(), now)
     start = site_midnight(figures.day)
-    todays = db.scalars(
-        select(CoachingSession)
-        .options(*table_columns())
+    todays = db.execute(
+        table_rows()
         .where(CoachingSession.starts_at >= start)
         .where(CoachingSession.starts_at < site_midnight(figures.day + timedelta(days=1)))
         .order_by(CoachingSession.starts_at, CoachingSession.id)

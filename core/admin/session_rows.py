@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
 
 from core.accounts.models import User
 from core.db import utcnow
@@ -46,15 +47,15 @@ def awaiting_confirmation(now: datetime) -> Any:
     )
 
 
-def table_columns() -> tuple[Any, ...]:
-    """Loader options for ``session_table()``: the columns it shows, and the coach's and the
-    client's names joined in (a whole session and two whole users per row cost several
-    times as much to load). Reading another attribute would cost a query per row: the
-    admin tests count the queries with many rows."""
+def table_rows() -> Select[Any]:
+    """What ``session_table()`` shows of each session, as plain rows: its columns and the
+    coach's and the client's names (``client_name`` None for an open slot). Rows cost a
+    fraction of a session and two users loaded as objects, for a table that only reads."""
+    coach, client = aliased(User), aliased(User)
     session = CoachingSession
-    names = (User.first_name, User.last_name)
     return (
-        load_only(
+        select(
+            session.id,
             session.title,
             session.starts_at,
             session.status,
@@ -62,7 +63,14 @@ def table_columns() -> tuple[Any, ...]:
             session.price_amount,
             session.currency,
             session.confirmation_sent_at,
-        ),
-        joinedload(session.coach).load_only(*names),
-        joinedload(session.client).load_only(*names),
+            _full_name(coach).label("coach_name"),
+            _full_name(client).label("client_name"),
+        )
+        .join(coach, coach.id == session.coach_id)
+        .outerjoin(client, client.id == session.client_id)
     )
+
+
+def _full_name(person: Any) -> Any:
+    """SQL for ``User.full_name`` (names are stored trimmed)."""
+    return func.trim(person.first_name + " " + person.last_name)

@@ -21,7 +21,7 @@ from core.admin.session_rows import (
     STATUS_LABELS,
     awaiting_confirmation,
     badge_labels,
-    table_columns,
+    table_rows,
 )
 from core.admin.settings import strip
 from core.db import db, utcnow
@@ -95,13 +95,8 @@ def filtered_sessions(filters: SessionFilters) -> Select[Any]:
 
 
 def with_people(ids: Subquery, order: tuple[Any, ...]) -> Select[Any]:
-    """The sessions of one page (``ids``) with their coach and client, in ``order``."""
-    return (
-        select(CoachingSession)
-        .join(ids, CoachingSession.id == ids.c.id)
-        .options(*table_columns())
-        .order_by(*order)
-    )
+    """The table rows of one page of sessions (``ids``), in ``order``."""
+    return table_rows().join(ids, CoachingSession.id == ids.c.id).order_by(*order)
 
 
 @bp.route("/sessions")
