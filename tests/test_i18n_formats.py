@@ -125,3 +125,19 @@ def test_money_outside_any_app_is_english() -> None:
     assert money(4500, "EUR") == "€45.00"
     assert i18n.Formats(i18n.Locale.parse("fr")).money(4500, "EUR") == "45,00\u00a0€"
     assert Decimal("45.00") == i18n.from_minor(4500, "EUR")
+
+
+def test_template_gettext_escapes_as_jinja_s_own(app: Flask) -> None:
+    """Variables are escaped, "%%" is a percent sign, {% trans %} blocks work, with and
+    without autoescaping (Jinja's new-style gettext rules)."""
+    source = (
+        "{{ _('Client') }}|{{ _('50%% off') }}|{{ _('Hi %(n)s', n=x) }}"
+        "|{% trans n=x %}Hello {{ n }}, 100%{% endtrans %}"
+        "|{{ gettext('Client') }}|{{ ngettext('%(num)d day', '%(num)d days', 2) }}"
+    )
+    with app.test_request_context():
+        escaped = render_template_string(source, x="<b>")
+        plain = app.jinja_env.from_string("{% autoescape false %}" + source + "{% endautoescape %}")
+        unescaped = plain.render(x="<b>")
+    assert escaped == ("Client|50% off|Hi &lt;b&gt;|Hello &lt;b&gt;, 100%|Client|2 days")
+    assert unescaped == "Client|50% off|Hi <b>|Hello <b>, 100%|Client|2 days"
