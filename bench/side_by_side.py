@@ -7,11 +7,13 @@ How to run (from the repository root; ``wrk`` is the Debian package)::
     .venv/bin/python bench/side_by_side.py \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_harness
     .venv/bin/python bench/side_by_side.py --pages admin "coach: home" --workers 1
+    .venv/bin/python bench/side_by_side.py --pages "My clients" --workers 1 2     # scaling
     .venv/bin/python bench/side_by_side.py --soak 600                       # memory
 
 The data set comes from ``dataset.py`` (built on first use, then reused). Coachdesk
 (``core:create_app()``) and ``bare_app.py`` are served by gunicorn with the same
-settings (``--workers`` sync workers each, separate ports). Each role signs in once
+settings (``--workers`` sync workers each, separate ports; given several counts, one
+server of each, run one after the other for each page). Each role signs in once
 through the login form; its session cookie goes to ``wrk -H 'Cookie: …'`` (with the
 User-Agent it signed in with: Flask-Login's strong sessions are bound to it). Every
 page is first fetched over HTTP and must answer 200 (a redirect to the login page
@@ -20,14 +22,19 @@ would measure the wrong thing). Then, for each page, ``wrk -t2 -c20 -d<duration>
 apart, so that the ratio holds on a shared, noisy machine even when absolute figures
 do not. CPU ms per request is the CPU time (user + system, from ``/proc/<pid>/stat``)
 of that server's worker processes over the run, divided by the requests ``wrk``
-counted. SQL per request is counted once in this process with the Flask test client;
+counted. "Asleep" is the share of the workers' time over the run spent neither on a
+CPU nor waiting for one (``/proc/<pid>/schedstat``): a loaded sync worker sleeps only
+while it waits for the database (SQLite's write lock, PostgreSQL's answer), so this is
+the column that shows workers queueing behind each other even when the shared CPUs
+hide it in req/s. SQL per request is counted once in this process with the Flask test client;
 bytes per response come from the 200 check. The 1-minute load average is printed on
 every row.
 
-``--soak SECONDS`` loads a mix of all the pages for that long with a ``coachdesk
-worker`` running against the same database (and a local SMTP sink), samples the
-resident memory (VmRSS, and the peak VmHWM) of each web worker and of the worker
-process every ``--sample-every`` seconds, and says whether it stayed flat.
+``--soak SECONDS`` loads a mix of all the pages for that long (with the first
+``--workers`` count) while a ``coachdesk worker`` runs against the same database (and
+a local SMTP sink), samples the resident memory (VmRSS, and the peak VmHWM) of each
+web worker and of the worker process every ``--sample-every`` seconds, and says
+whether it stayed flat.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -62,6 +69,7 @@ TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 #: A process whose resident memory grew less than this between the first and last samples.
 FLAT_GROWTH = 0.05
 ROLES = {"client": CLIENT, "coach": COACH, "admin": ADMIN}
+TARGET = "core:create_app()"
 
 
 @dataclass(frozen=True)
@@ -180,6 +188,15 @@ def cpu_ms(pids: Sequence[int]) -> float:
     return ticks * TICK_MS
 
 
+def ran_ms(pids: Sequence[int]) -> float:
+    """Time ``pids`` spent on a CPU or waiting for one so far (``/proc/<pid>/schedstat``)."""
+    total = 0
+    for pid in pids:
+        on_cpu, runnable, _slices = Path(f"/proc/{pid}/schedstat").read_text().split()
+        total += int(on_cpu) + int(runnable)
+    return total / 1e6
+
+
 # -- wrk ------------------------------------------------------------------------------------
 
 
@@ -191,6 +208,7 @@ class Load:
     p99_ms: float
     errors: int  # non-2xx/3xx answers and socket errors
     cpu_ms: float  # per request, the server's workers
+    asleep: float = float("nan")  # share of the workers' time asleep (not runnable)
 
     @property
     def summary(self) -> str:
@@ -228,12 +246,17 @@ def parse_wrk(output: str, cpu_spent_ms: float) -> Load:
 
 
 def wrk(server: Server, path: str, seconds: int, *options: str) -> Load:
-    """Load ``path`` of ``server`` for ``seconds``; CPU time read around the run."""
+    """Load ``path`` of ``server`` for ``seconds``; the workers' CPU and sleep around the run.
+
+    A sync worker under load is asleep only when it waits for something other than a
+    CPU: the database (SQLite's write lock, PostgreSQL's answer) or a connection.
+    """
     pids = server.workers()
-    before = cpu_ms(pids)
+    cpu, ran, started = cpu_ms(pids), ran_ms(pids), time.monotonic()
     command = [*wrk_command(seconds, *options), server.base + path]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return parse_wrk(output, cpu_ms(pids) - before)
+    awake = (ran_ms(pids) - ran) / (1000 * (time.monotonic() - started) * len(pids))
+    return replace(parse_wrk(output, cpu_ms(pids) - cpu), asleep=1 - awake)
 
 
 # -- the two modes ---------------------------------------------------------------------------
@@ -288,8 +311,8 @@ def sql_counts(app: Any, pages: list[Page]) -> dict[str, int]:
 
 TABLE_HEADER = (
     "| page | req/s | bare req/s | ratio % | p50 ms | p99 ms | bare p99 ms | p99 ratio "
-    "| CPU ms/req | bare CPU ms/req | SQL/req | KB/resp | load 1m | errors |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| CPU ms/req | bare CPU ms/req | asleep % | SQL/req | KB/resp | load 1m | errors |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -305,32 +328,37 @@ def side_by_side(args: argparse.Namespace, app: Any, facts: Facts, instance: str
     env = coachdesk_env(app, instance, facts)
     bare_env = {k: v for k, v in env.items() if not k.startswith("COACHDESK_")}
     pythonpath = ("--pythonpath", str(ROOT / "bench"))
-    with (
-        gunicorn("core:create_app()", args.workers, env) as site,
-        gunicorn("bare_app:app", args.workers, bare_env, *pythonpath) as bare,
-    ):
-        sizes = check(site, pages, headers)
-        bare_kb = len(fetch(bare.base, "/", {})[1]) / 1024
+    with contextlib.ExitStack() as stack:
+        sites = {n: stack.enter_context(gunicorn(TARGET, n, env)) for n in args.workers}
+        bares = {
+            n: stack.enter_context(gunicorn("bare_app:app", n, bare_env, *pythonpath))
+            for n in args.workers
+        }
+        sizes = check(sites[args.workers[0]], pages, headers)
+        bare_kb = len(fetch(bares[args.workers[0]].base, "/", {})[1]) / 1024
+        counts = " or ".join(map(str, args.workers))
         print(
             f"\n{get_database(app).dialect}, {args.coaches} coaches, {args.clients} clients,"
-            f" {args.sessions} sessions; gunicorn {args.workers} sync workers each;"
+            f" {args.sessions} sessions; gunicorn {counts} sync workers each;"
             f" wrk -t2 -c20 -d{args.duration}s per run; bare page {bare_kb:.1f} KB;"
             f" {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}\n"
         )
         print(TABLE_HEADER)
         for page in pages:
             sent = [f"-H{name}: {value}" for name, value in headers[page.role].items()]
-            ref = wrk(bare, "/", args.duration, *sent)
-            got = wrk(site, page.path, args.duration, *sent)
-            print(
-                f"| {page.name} | {got.rps:.0f} | {ref.rps:.0f}"
-                f" | {100 * ratio(got.rps, ref.rps):.1f}"
-                f" | {got.p50_ms:.1f} | {got.p99_ms:.1f} | {ref.p99_ms:.1f}"
-                f" | {ratio(got.p99_ms, ref.p99_ms):.1f} | {got.cpu_ms:.1f} | {ref.cpu_ms:.1f}"
-                f" | {sql[page.path]} | {sizes[page.path] / 1024:.1f}"
-                f" | {os.getloadavg()[0]:.1f} | {got.errors + ref.errors} |",
-                flush=True,
-            )
+            for workers in args.workers:
+                ref = wrk(bares[workers], "/", args.duration, *sent)
+                got = wrk(sites[workers], page.path, args.duration, *sent)
+                name = page.name if len(args.workers) == 1 else f"{page.name}, {workers} w"
+                print(
+                    f"| {name} | {got.rps:.0f} | {ref.rps:.0f}"
+                    f" | {100 * ratio(got.rps, ref.rps):.1f}"
+                    f" | {got.p50_ms:.1f} | {got.p99_ms:.1f} | {ref.p99_ms:.1f}"
+                    f" | {ratio(got.p99_ms, ref.p99_ms):.1f} | {got.cpu_ms:.1f} | {ref.cpu_ms:.1f}"
+                    f" | {100 * got.asleep:.0f} | {sql[page.path]} | {sizes[page.path] / 1024:.1f}"
+                    f" | {os.getloadavg()[0]:.1f} | {got.errors + ref.errors} |",
+                    flush=True,
+                )
 
 
 def ratio(value: float, reference: float) -> float:
@@ -409,7 +437,7 @@ def soak(args: argparse.Namespace, app: Any, facts: Facts, instance: str) -> Non
         "  i = i % #requests + 1\n  return requests[i]\nend\n"
     )
     try:
-        with gunicorn("core:create_app()", args.workers, env) as site:
+        with gunicorn(TARGET, args.workers[0], env) as site:
             check(site, pages, headers)
             processes = {f"web worker {pid}": pid for pid in site.workers()}
             processes[f"coachdesk worker {worker.pid}"] = worker.pid
@@ -438,7 +466,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_arguments(parser)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[2],
+        help="gunicorn workers per server; several counts (1 2) pair them page by page",
+    )
     parser.add_argument("--pages", nargs="*", help="only pages whose name contains one of these")
     parser.add_argument("--soak", type=int, metavar="SECONDS", help="memory soak run instead")
     parser.add_argument("--sample-every", type=int, default=30, help="soak: seconds per sample")
