@@ -399,6 +399,8 @@ def sample_memory(
             finished = True
         except subprocess.TimeoutExpired:
             pass
+        if finished and time.monotonic() < next_sample - every + 1:
+            break  # the load ended right after a sample
         if worker.poll() is not None:
             raise SystemExit("the coachdesk worker stopped during the soak")
         for name, pid in processes.items():
