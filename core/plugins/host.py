@@ -29,7 +29,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from sqlalchemy import select
 
 import hooks
-from core.db import db, get_database, utcnow
+from core.db import db, get_database, utcnow, writes_ahead
 from core.plugins.models import AddonState
 
 log = logging.getLogger(__name__)
@@ -336,6 +336,7 @@ class PluginHost:
         todo = [n for n in self.active_names() if n not in self._migrated]
         if not todo:
             return
+        writes_ahead()  # ``_migrated`` changes as it goes: this request must not restart
         db.commit()  # SQLite: the check reads on its own connection
         for name in todo:
             self._migrated.add(name)
