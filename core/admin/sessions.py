@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, Subquery, func, or_, select
@@ -17,8 +18,6 @@ from core.accounts.access import admin_required
 from core.accounts.models import Role, User
 from core.admin.blueprint import bp, choices, paginate, session_urls, site_midnight
 from core.admin.session_rows import (
-    PAYMENT_LABELS,
-    STATUS_LABELS,
     awaiting_confirmation,
     badge_labels,
     table_rows,
@@ -36,15 +35,11 @@ class SessionFilters(FlaskForm):
         csrf = False
 
     client = StringField(_l("Client"), filters=[strip], render_kw={"type": "search"})
+    # The three lists' choices are set per request (set_choices): the people of the site,
+    # and the status labels the table translates anyway.
     coach = SelectField(_l("Coach"), default="")
-    status = SelectField(
-        _l("Status"), choices=choices([("", _l("Any status")), *STATUS_LABELS.items()]), default=""
-    )
-    payment = SelectField(
-        _l("Payment"),
-        choices=choices([("", _l("Any payment")), *PAYMENT_LABELS.items()]),
-        default="",
-    )
+    status = SelectField(_l("Status"), default="")
+    payment = SelectField(_l("Payment"), default="")
     start = DateField(_l("From"), validators=[Optional(), supported_date])
     end = DateField(_l("To"), validators=[Optional(), supported_date])
     pending_confirmation = BooleanField(_l("Never confirmed to the client"))
@@ -52,6 +47,20 @@ class SessionFilters(FlaskForm):
     def validate_end(self, field: Any) -> None:
         if field.data and self.start.data and field.data < self.start.data:
             raise ValidationError(_l("The end date is before the start date."))
+
+    def set_choices(self, labels: dict[str, Any]) -> None:
+        """Coaches and administrators by name; statuses and payments from ``labels``
+        (:func:`badge_labels`: translated once for the page, not again per option)."""
+        staff = db.execute(
+            select(User.id, User.first_name, User.last_name)
+            .where(User.role.in_([Role.COACH.value, Role.ADMIN.value]))
+            .order_by(User.first_name, User.last_name)
+        ).all()
+        self.coach.choices = choices(
+            [("", _("Any coach")), *[(str(s.id), f"{s.first_name} {s.last_name}") for s in staff]]
+        )
+        self.status.choices = choices([("", _("Any status")), *labels["status"].items()])
+        self.payment.choices = choices([("", _("Any payment")), *labels["payment"].items()])
 
 
 def session_order(filters: SessionFilters) -> tuple[Any, ...]:
@@ -103,14 +112,8 @@ def with_people(ids: Subquery, order: tuple[Any, ...]) -> Select[Any]:
 @admin_required
 def sessions() -> ResponseReturnValue:
     filters = SessionFilters(formdata=request.args)
-    staff = db.execute(
-        select(User.id, User.first_name, User.last_name)
-        .where(User.role.in_([Role.COACH.value, Role.ADMIN.value]))
-        .order_by(User.first_name, User.last_name)
-    ).all()
-    filters.coach.choices = choices(
-        [("", _l("Any coach")), *[(str(s.id), f"{s.first_name} {s.last_name}") for s in staff]]
-    )
+    labels = badge_labels()
+    filters.set_choices(labels)
     if not filters.validate():  # a filter that makes no sense is shown with why, and unused
         for field in filters:
             if field.errors:
@@ -128,7 +131,7 @@ def sessions() -> ResponseReturnValue:
         page=page,
         page_url=lambda n: url_for("admin.sessions", **args, page=n),
         session_url=session_urls(),
-        labels=badge_labels(),
+        labels=labels,
         filtered=bool(args),
         new_session_url=url_for("coach.new_session"),
     )
