@@ -224,6 +224,17 @@ def template_gettext(context: Context, message: str, **variables: Any) -> str:
     return made % variables  # type: ignore[no-any-return]
 
 
+@pass_context
+def template_ngettext(
+    context: Context, singular: str, plural: str, num: int, **variables: Any
+) -> str:
+    """Jinja's new-style ``ngettext`` over :class:`Formats` (``num`` is a variable too)."""
+    variables.setdefault("num", num)
+    text = formats().ngettext(singular, plural, num)
+    made = Markup(text) if context.eval_ctx.autoescape else text  # noqa: S704 (as Jinja does)
+    return made % variables  # type: ignore[no-any-return]
+
+
 def money(amount: int | None, currency: str = "EUR") -> str:
     """Format minor units for the viewer's language: 4500, EUR → '€45.00' / '45,00 €'."""
     if amount is None:
@@ -269,23 +280,17 @@ def when(moment: datetime | date | None, *, year: bool = True) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """The filters, and template gettext through :class:`Formats` (after Flask-Babel's
-    ``init_app``, whose callables these replace; same escaping, same catalogs).
+    """The filters, and the templates' ``_``, ``gettext`` and ``ngettext`` through
+    :class:`Formats` (after Flask-Babel's ``init_app``, which set up Jinja's new-style
+    gettext: these replace its callables, same escaping, same catalogs).
 
     ``_`` is :func:`template_gettext` itself rather than Jinja's alias that looks
     ``gettext`` up at each call (a page calls it hundreds of times): a template context
     that brings its own catalog sets both names (``core.plugins.translations``).
     """
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda message: formats().gettext(message),
-        ngettext=lambda singular, plural, num: formats().ngettext(singular, plural, num),
-        newstyle=True,
-        pgettext=lambda context, message: formats().catalog.upgettext(context, message),
-        npgettext=lambda context, singular, plural, num: formats().catalog.unpgettext(
-            context, singular, plural, num
-        ),
+    app.jinja_env.globals.update(
+        _=template_gettext, gettext=template_gettext, ngettext=template_ngettext
     )
-    app.jinja_env.globals.update(gettext=template_gettext, _=template_gettext)
     app.jinja_env.filters.update(
         datetime=_date_filter("datetime", "medium"),
         date=_date_filter("date", "medium"),
