@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -145,6 +145,15 @@ def bench_app(tmp: str, database_url: str | None = None) -> Any:
         },
         instance_path=tmp,
     )
+
+
+def fresh_schema(app: Any) -> None:
+    """Empty a PostgreSQL bench database (SQLite benches start from a new file)."""
+    engine = get_database(app).engine
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
 
 
 def sign_in(app: Any, email: str) -> Any:

@@ -35,7 +35,14 @@ from sqlalchemy import insert, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from clientarea_bench import PASSWORD, Timed, bench_app, measure, sign_in  # noqa: E402
+from clientarea_bench import (  # noqa: E402
+    PASSWORD,
+    Timed,
+    bench_app,
+    fresh_schema,
+    measure,
+    sign_in,
+)
 
 from core.accounts.models import CoachClient, Role, User, new_token  # noqa: E402
 from core.accounts.passwords import hash_password  # noqa: E402
@@ -171,10 +178,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         app = bench_app(tmp, args.database_url)
-        if args.database_url:
-            with get_database(app).engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
+        fresh_schema(app)
         upgrade(app)
         started = time.perf_counter()
         with app.app_context():

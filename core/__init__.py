@@ -91,7 +91,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     import os
 
     from core import db as db_module
-    from core import i18n, plugins, themes, validation
+    from core import i18n, plugins, themes, urls, validation
     from core.accounts import sessions as login_sessions
     from core.accounts.views import too_many_requests
     from core.extensions import babel, csrf, init_limiter, login_manager
@@ -132,6 +132,7 @@ def create_app(overrides: dict[str, Any] | None = None, instance_path: str | Non
     init_limiter(app)
     i18n.init_app(app)
     themes.init_app(app)
+    urls.init_app(app)
 
     login_sessions.init_app(app)  # the user loader: one login session row joined with its user
     logs.init_app(app)

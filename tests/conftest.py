@@ -12,11 +12,13 @@ transaction in the test would make the server wait.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
@@ -30,8 +32,10 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import text
 
 TESTS = Path(__file__).resolve().parent
-#: Where the test add-on is installed for this run (a real, non-editable pip install).
-SITE = TESTS / ".site"
+#: Where the test add-on is installed for this run (a real, non-editable pip install): a
+#: folder of this run's own, so that two runs (SQLite and PostgreSQL in CI) can go side by side.
+SITE = Path(tempfile.mkdtemp(prefix="coachdesk-test-site-"))
+atexit.register(shutil.rmtree, SITE, ignore_errors=True)
 
 
 def pip_install(project: Path, site: Path) -> None:
@@ -44,9 +48,16 @@ def pip_install(project: Path, site: Path) -> None:
 
 
 def install_test_addon() -> None:
-    """Build and install tests/addons/testaddon afresh, then put it on the path."""
-    shutil.rmtree(SITE, ignore_errors=True)
-    pip_install(TESTS / "addons" / "testaddon", SITE)
+    """Build and install tests/addons/testaddon afresh, then put it on the path.
+
+    Built from a copy: setuptools writes its build folders into the project it builds.
+    """
+    source = SITE / "source"
+    shutil.copytree(
+        TESTS / "addons" / "testaddon", source, ignore=shutil.ignore_patterns("build", "*.egg-info")
+    )
+    pip_install(source, SITE)
+    shutil.rmtree(source)
     sys.path.insert(0, str(SITE))
 
 

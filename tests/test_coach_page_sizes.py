@@ -93,7 +93,7 @@ def test_month_cells_read_what_they_show_and_count_the_rest(
     cell = calendar_days(html)[f"{day:%A, %B} {day.day}, {day.year}"]
     assert cell.count('class="cal-entry') == MONTH_CELL_LIMIT
     assert f"+ {10 - MONTH_CELL_LIMIT} more" in cell
-    assert f"/calendrier-seances?date={day.isoformat()}&amp;view=week" in cell
+    assert f"/calendrier-seances?view=week&amp;date={day.isoformat()}" in cell
     week = browser.get(f"/calendrier-seances?view=week&date={day.isoformat()}")
     assert week.get_data(as_text=True).count('class="cal-entry') == 10
 

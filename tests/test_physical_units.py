@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from addons.physical.measures import BUILTINS, CUSTOM_RANGES
@@ -77,6 +77,7 @@ def test_showing_and_saving_again_keeps_the_stored_value(
 
 
 @given(stored_values(), st.sampled_from(list(System)))
+@example(case=(Kind.MASS, 28735), system=System.IMPERIAL)  # moves 0.0507 lb: see below
 def test_a_value_converted_once_is_a_fixed_point(case: tuple[Kind, int], system: System) -> None:
     """Saved from another system's display, a value moves once at most, then never again."""
     kind, stored = case
@@ -84,8 +85,10 @@ def test_a_value_converted_once_is_a_fixed_point(case: tuple[Kind, int], system:
     once = to_canonical(from_canonical(stored, unit), unit)
     assert from_canonical(once, unit) == from_canonical(stored, unit)
     assert to_canonical(from_canonical(once, unit), unit) == once
-    # and the difference is below half a shown step
-    assert abs(Decimal(once - stored)) / SCALE / unit.factor <= unit.step / 2
+    # and the difference is below half a shown step, plus half a stored thousandth (the
+    # shown value is stored to the nearest thousandth: 28.735 kg → 63.3 lb → 28.712 kg)
+    moved = abs(Decimal(once - stored)) / SCALE / unit.factor
+    assert moved <= unit.step / 2 + Decimal("0.5") / SCALE / unit.factor
 
 
 def test_pounds_and_inches_convert_exactly() -> None:

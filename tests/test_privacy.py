@@ -186,6 +186,20 @@ def test_client_downloads_their_own_export_and_it_is_audited(app: Flask, world: 
 # -- authorization --------------------------------------------------------------
 
 
+def test_exports_are_limited_per_account_with_a_message(app: Flask, world: World) -> None:
+    web = signed_in(app, world.client)
+    for _ in range(10):
+        assert web.get("/privacy/my-data.zip").status_code == 200
+    refused = web.get("/privacy/my-data.zip")
+    assert refused.status_code == 429
+    assert "too many times" in refused.get_data(as_text=True)
+    with app.app_context():
+        exports = db.scalars(select(AuditEntry).where(AuditEntry.action == "export")).all()
+        assert len(exports) == 10  # the refused one was neither built nor audited
+    other = signed_in(app, world.other)  # counted per account, not for everyone
+    assert other.get("/privacy/my-data.zip").status_code == 200
+
+
 def test_a_client_cannot_export_someone_else(app: Flask, world: World) -> None:
     web = signed_in(app, world.other)
     assert web.get(f"/privacy/clients/{world.client.id}/data.zip").status_code == 403
@@ -296,6 +310,25 @@ def test_erasure_anonymises_keeps_the_money_and_is_audited(
     assert again.status_code == 302
     with app.app_context():
         assert len(db.scalars(select(AuditEntry).where(AuditEntry.action == "erasure")).all()) == 1
+
+
+def test_an_addon_that_fails_to_erase_is_named_in_the_audit_and_to_the_admin(
+    app: Flask, world: World, make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(_client_id: int) -> None:
+        raise RuntimeError("measurement history unreachable")
+
+    monkeypatch.setattr("addons.physical.privacy.forget_history", broken)
+    admin = signed_in(app, make_user(Role.ADMIN, first_name="Ada", last_name="Admin"))
+    url = f"/privacy/clients/{world.client.id}/erase"
+    answer = post(app, admin, url, {"confirm_name": "Chloé Martin"})
+    assert answer.status_code == 302
+    page = admin.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "could not erase their data: physical" in page
+    with app.app_context():
+        assert not db.get(User, world.client.id).is_active  # the core's part is done
+        audit = db.scalar(select(AuditEntry).where(AuditEntry.action == "erasure"))
+        assert "physical: FAILED" in audit.detail
 
 
 def test_a_client_asks_for_erasure_and_the_admins_are_told(

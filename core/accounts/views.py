@@ -156,10 +156,10 @@ def _add_slug_routes(state) -> None:  # type: ignore[no-untyped-def]
 def too_many_requests(error: TooManyRequests) -> ResponseReturnValue:
     """Rate limit reached: say so plainly, on the page the user was on."""
     audit("rate limit reached: %s", request.path)
-    message = _("Too many sign-in attempts. Please wait a minute, then try again.")
     if request.endpoint == "accounts.login":
-        flash(message, "error")
+        flash(_("Too many sign-in attempts. Please wait a minute, then try again."), "error")
         return render_template("accounts/login.html", form=LoginForm()), 429
+    message = _("You have done this too many times in a short while. Please try again later.")
     return render_template("errors/error.html", code=429, message=message), 429
 
 

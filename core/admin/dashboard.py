@@ -10,16 +10,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User
-from core.admin.blueprint import bp, session_url, site_midnight
-from core.admin.session_rows import awaiting_confirmation, badge_labels
+from core.admin.blueprint import bp, session_url, session_urls, site_midnight
+from core.admin.session_rows import awaiting_confirmation, badge_labels, table_rows
 from core.admin.setup import setup_completed
 from core.db import db, utcnow
 from core.i18n import money, site_timezone
 from core.operations.health import WORKER_STALE_AFTER, last_heartbeat, outbox_figures
+from core.paging import capped_count
 from core.payments.models import Refund
 from core.payments.queries import sessions_needing_attention
 from core.sessions.models import CoachingSession, PaymentStatus, SessionStatus
@@ -28,6 +28,11 @@ from hooks import StatCard
 
 #: Statuses of a session that does not take place (not counted, not billed).
 NOT_HELD = (SessionStatus.CANCELLED.value, SessionStatus.AVAILABLE.value)
+#: Today's sessions shown on the dashboard; a busier day links to the whole list, so that
+#: the page stays the same size whatever the day holds.
+TODAY_ROWS = 25
+#: An alert's count stops here ("more than 100"): enough to act on, cheap to count.
+ALERT_COUNT_CAP = 100
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class DayFigures:
     refunded_by_currency: dict[str, int]
     worker_last_run: datetime | None = None
     now: datetime | None = None
+    #: More sessions await confirmation than ``awaiting_confirmation`` (the count stopped).
+    awaiting_capped: bool = False
 
     @property
     def worker_down(self) -> bool:
@@ -75,7 +82,9 @@ def day_figures(day: date, now: datetime) -> DayFigures:
         .order_by(CoachingSession.currency)
     ).all()
     outbox = outbox_figures(now)
-    awaiting = db.scalar(select(func.count(CoachingSession.id)).where(awaiting_confirmation(now)))
+    awaiting, awaiting_capped = capped_count(
+        select(CoachingSession.id).where(awaiting_confirmation(now)), ALERT_COUNT_CAP
+    )
     refunded_rows = db.execute(
         select(Refund.currency, func.sum(Refund.amount))
         .where(Refund.refunded_at >= start, Refund.refunded_at < end)
@@ -88,7 +97,8 @@ def day_figures(day: date, now: datetime) -> DayFigures:
         pending_by_currency={currency: int(total) for currency, total in pending_rows},
         dead_emails=outbox.dead,
         pending_emails=outbox.backlog,
-        awaiting_confirmation=awaiting or 0,
+        awaiting_confirmation=awaiting,
+        awaiting_capped=awaiting_capped,
         refunded_by_currency={currency: int(total) for currency, total in refunded_rows},
         worker_last_run=last_heartbeat(),
         now=now,
@@ -194,7 +204,12 @@ def alerts(figures: DayFigures, coach_count: int) -> list[Alert]:
         found.append(
             Alert(
                 "info",
-                ngettext(
+                _(
+                    "More than %(num)d upcoming sessions were never confirmed to their clients.",
+                    num=figures.awaiting_confirmation,
+                )
+                if figures.awaiting_capped
+                else ngettext(
                     "%(num)d upcoming session was never confirmed to its client.",
                     "%(num)d upcoming sessions were never confirmed to their clients.",
                     figures.awaiting_confirmation,
@@ -216,12 +231,12 @@ def dashboard() -> ResponseReturnValue:
     now = utcnow()
     figures = day_figures(now.astimezone(site_timezone()).date(), now)
     start = site_midnight(figures.day)
-    todays = db.scalars(
-        select(CoachingSession)
-        .options(joinedload(CoachingSession.coach), joinedload(CoachingSession.client))
+    todays = db.execute(
+        table_rows()
         .where(CoachingSession.starts_at >= start)
         .where(CoachingSession.starts_at < site_midnight(figures.day + timedelta(days=1)))
         .order_by(CoachingSession.starts_at, CoachingSession.id)
+        .limit(TODAY_ROWS + 1)
     ).all()
     coach_count = db.scalar(select(func.count(User.id)).where(User.role == Role.COACH.value)) or 0
     return render_template(
@@ -229,8 +244,9 @@ def dashboard() -> ResponseReturnValue:
         figures=figures,
         cards=stat_cards(figures),
         alerts=alerts(figures, coach_count),
-        sessions=todays,
-        session_url=session_url,
+        sessions=todays[:TODAY_ROWS],
+        more_today=len(todays) > TODAY_ROWS,
+        session_url=session_urls(),
         labels=badge_labels(),
         new_session_url=url_for("coach.new_session"),
         add_client_url=url_for("coach.add_client"),

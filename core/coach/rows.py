@@ -2,46 +2,34 @@
 
 A Jinja macro call costs about 20 µs and ``url_for`` about 15 µs. A page of 50 session
 cards made some twenty of each per card, most of the page's time. These helpers do that
-work once per page (:func:`row_url`) or in plain Python (:func:`option_tags`). They are
-template globals (registered by the coach blueprint), so the client area can use them too.
+work once per page (:func:`row_url`) or in plain Python (:func:`option_tags`,
+:class:`LongSelect`). The first two are template globals (registered by the coach
+blueprint), so the client area uses them too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
-from datetime import date
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
-from flask import g, url_for
+from flask import g
 from markupsafe import Markup, escape
 from wtforms.fields.choices import Choice
 from wtforms.widgets import Select
 
-from core.validation import MAX_DB_INTEGER
-
-#: What stands for the row's id (or day) while the URL is built once: no real URL of the
-#: app holds these characters (ids stay below the largest one, days before the last one).
-_MARKS: dict[type, int | date] = {int: MAX_DB_INTEGER, date: date.max}
+from core.urls import url_pattern
 
 
-def row_url(endpoint: str, key: str, ident: int | date, **values: Hashable) -> str:
-    """``url_for(endpoint, **{key: ident}, **values)``, with ``url_for`` run once per request
-    for each endpoint and ``values``; each row only puts its own ``ident`` (an id or a
-    day, which URLs write as digits and dashes: nothing to quote) in."""
-    kind = date if isinstance(ident, date) else int
-    patterns: dict[tuple[Any, ...], tuple[str, str]] = g.setdefault("_row_url_patterns", {})
-    pattern_key = (endpoint, key, kind, tuple(sorted(values.items())))
+def row_url(endpoint: str, key: str, ident: int, **values: Hashable) -> str:
+    """``url_for(endpoint, **{key: ident}, **values)`` for one row of a list, through a
+    :func:`core.urls.url_pattern` made once per request for each endpoint and ``values``:
+    a macro called once per row (a session card) cannot make the pattern before the loop."""
+    patterns: dict[tuple[Any, ...], Callable[[int], str]] = g.setdefault("_row_url_patterns", {})
+    pattern_key = (endpoint, key, tuple(sorted(values.items())))
     pattern = patterns.get(pattern_key)
     if pattern is None:
-        mark = _MARKS[kind]
-        url = url_for(endpoint, **{key: mark}, **values)
-        head, _mark, tail = url.partition(_text(mark))
-        pattern = patterns[pattern_key] = (head, tail)
-    return f"{pattern[0]}{_text(ident)}{pattern[1]}"
-
-
-def _text(ident: int | date) -> str:
-    return ident.isoformat() if isinstance(ident, date) else str(int(ident))
+        pattern = patterns[pattern_key] = url_pattern(endpoint, key, **values)
+    return pattern(ident)
 
 
 def option_tags(choices: Iterable[tuple[Any, Any]], selected: Any = None) -> Markup:

@@ -15,6 +15,7 @@ from core.accounts.models import Role, User
 from core.accounts.permissions import has_capability
 from core.db import db, utcnow
 from core.emails.models import OutboxEmail
+from core.paging import capped_count
 from core.sessions.models import CoachingSession
 
 
@@ -45,8 +46,6 @@ def client_timeline(client_id: int) -> list[OutboxEmail]:
 
 #: Rows on one page of the email log.
 LOG_PAGE_ROWS = 50
-#: Counting stops here, so that a page stays fast with hundreds of thousands of emails.
-LOG_COUNT_CAP = 10_000
 #: The log's status filter: the stored statuses plus "failed" (waiting after an error).
 LOG_STATUSES = ("pending", "failed", "sent", "dead")
 
@@ -131,14 +130,9 @@ def _filtered(viewer: User, filters: LogFilters) -> Select[Any]:
 
 def email_log_page(viewer: User, filters: LogFilters, page: int) -> LogPage:
     """One page of the log, newest first, in two queries whatever the page size: the rows
-    (with client and session joined) and a count that stops at :data:`LOG_COUNT_CAP`."""
+    (with client and session joined) and a count that stops at :data:`COUNT_CAP`."""
     query = _filtered(viewer, filters)
-    counted = db.scalar(
-        select(func.count()).select_from(
-            query.with_only_columns(OutboxEmail.id).limit(LOG_COUNT_CAP + 1).subquery()
-        )
-    )
-    total = min(counted or 0, LOG_COUNT_CAP)
+    total, capped = capped_count(query.with_only_columns(OutboxEmail.id))
     pages = max(1, -(-total // LOG_PAGE_ROWS))
     page = min(max(page, 1), pages)
     result = db.execute(
@@ -150,7 +144,7 @@ def email_log_page(viewer: User, filters: LogFilters, page: int) -> LogPage:
         LogRow(email, f"{first} {last}" if first is not None else None, start)
         for email, first, last, start in result
     ]
-    return LogPage(rows, page, pages, total, (counted or 0) > LOG_COUNT_CAP)
+    return LogPage(rows, page, pages, total, capped)
 
 
 def visible_email_or_404(viewer: User, email_id: int) -> OutboxEmail:

@@ -7,16 +7,22 @@ else the site's. Money is integer minor units plus an ISO currency code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from babel import Locale, dates
 from babel.numbers import format_currency, get_currency_precision
-from flask import Flask, has_request_context, request
-from flask_babel import format_date, format_datetime, format_time, get_locale
+from babel.support import NullTranslations
+from flask import Flask, g, has_request_context, request
+from flask_babel import get_locale, get_timezone, get_translations
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from core.settings import get_option
 
@@ -108,24 +114,139 @@ def from_minor(amount: int, currency: str) -> Decimal:
     return Decimal(amount) / (10 ** get_currency_precision(currency))
 
 
+class Formats:
+    """Dates, times, money and messages in one language, for the rest of one request.
+
+    A page repeats the same labels, prices, days and hours on every row, and each
+    Flask-Babel call finds the locale, the zone, the catalog and the pattern again (tens
+    of microseconds, times a thousand on a long page). Here the locale and the catalog
+    are found once per request and language, Babel is called with them directly, and
+    each text is kept for the rest of the request, keyed on its inputs (value, pattern,
+    zone): a request never sees another's texts, and nothing outlives it (``flask.g``).
+    """
+
+    def __init__(self, locale: Locale) -> None:
+        self.locale = locale
+        self._catalog: NullTranslations | None = None
+        self._texts: dict[tuple[Any, ...], str] = {}
+        self._zones: dict[tzinfo, tzinfo] = {}
+
+    @property
+    def catalog(self) -> NullTranslations:
+        """Flask-Babel's translations for this language (its core domain)."""
+        if self._catalog is None:
+            self._catalog = get_translations()
+        return self._catalog
+
+    def gettext(self, message: str) -> str:
+        return str(self.catalog.ugettext(message))
+
+    def ngettext(self, singular: str, plural: str, num: int) -> str:
+        return str(self.catalog.ungettext(singular, plural, num))
+
+    def message(self, message: str, markup: bool) -> str:
+        """A template's message without variables as Jinja's new-style gettext returns it
+        (a format string even so: "%%" is "%"; Markup when autoescaping), made once."""
+        key = ("message", message, markup)
+        text = self._texts.get(key)
+        if text is None:
+            translated = self.gettext(message)
+            made = Markup(translated) if markup else translated  # noqa: S704 (as Jinja does)
+            text = self._texts[key] = made % {}
+        return text
+
+    def money(self, amount: int, currency: str) -> str:
+        key = ("money", amount, currency)
+        text = self._texts.get(key)
+        if text is None:
+            value = from_minor(amount, currency)
+            text = self._texts[key] = format_currency(value, currency, locale=self.locale)
+        return text
+
+    def instant(self, kind: str, value: date, fmt: str, zone: tzinfo | None = None) -> str:
+        """``value`` as Flask-Babel's ``format_<kind>`` (date, time or datetime) shows it:
+        a datetime moved to the viewer's zone (``zone``, else looked up), a naive one read
+        as UTC. An instant too close to the calendar's end to move there is shown as stored
+        instead."""
+        zone = zone if zone is not None else get_timezone()
+        key = (kind, value, fmt, zone)
+        text = self._texts.get(key)
+        if text is None:
+            try:
+                text = self._format(kind, value, fmt, self._zoneinfo(zone))
+            except OverflowError:
+                text = self._format(kind, value, fmt, None)
+            self._texts[key] = text
+        return text
+
+    def _zoneinfo(self, zone: tzinfo) -> tzinfo:
+        """Flask-Babel's (pytz) zone as the zoneinfo zone of the same name: the same rules,
+        and moving an instant there costs a twentieth of pytz's ``normalize``."""
+        found = self._zones.get(zone)
+        if found is None:
+            name = getattr(zone, "zone", None)
+            found = self._zones[zone] = ZoneInfo(name) if is_valid_timezone(name) else zone
+        return found
+
+    def _format(self, kind: str, value: date, fmt: str, zone: tzinfo | None) -> str:
+        if kind == "time":
+            return dates.format_time(value, fmt, tzinfo=zone, locale=self.locale)  # type: ignore[arg-type]
+        if kind == "datetime":
+            return dates.format_datetime(value, fmt, tzinfo=zone, locale=self.locale)
+        if zone is not None and isinstance(value, datetime):
+            value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
+        return dates.format_date(value, fmt, locale=self.locale)
+
+
+def formats() -> Formats:
+    """The current language's :class:`Formats`: one per request and language (the worker
+    renders emails in several languages in one context, with ``force_locale``)."""
+    locale = get_locale()
+    if locale is None:  # outside any app: nothing to keep it in
+        return Formats(Locale.parse("en"))
+    made: dict[Locale, Formats] = g.setdefault("_i18n_formats", {})
+    found = made.get(locale)
+    if found is None:
+        found = made[locale] = Formats(locale)
+    return found
+
+
+@pass_context
+def template_gettext(context: Context, message: str, **variables: Any) -> str:
+    """Jinja's new-style ``gettext`` (``jinja2.ext._make_new_gettext``) over :class:`Formats`:
+    the translation is a format string, a Markup when autoescaping (which escapes the
+    variables); without variables, made once per request."""
+    markup = context.eval_ctx.autoescape
+    if not variables:
+        return formats().message(message, markup)
+    text = formats().gettext(message)
+    made = Markup(text) if markup else text  # noqa: S704 (a translation, as Jinja does)
+    return made % variables  # type: ignore[no-any-return]
+
+
+@pass_context
+def template_ngettext(
+    context: Context, singular: str, plural: str, num: int, **variables: Any
+) -> str:
+    """Jinja's new-style ``ngettext`` over :class:`Formats` (``num`` is a variable too)."""
+    variables.setdefault("num", num)
+    text = formats().ngettext(singular, plural, num)
+    made = Markup(text) if context.eval_ctx.autoescape else text  # noqa: S704 (as Jinja does)
+    return made % variables  # type: ignore[no-any-return]
+
+
 def money(amount: int | None, currency: str = "EUR") -> str:
     """Format minor units for the viewer's language: 4500, EUR → '€45.00' / '45,00 €'."""
     if amount is None:
         return ""
-    return format_currency(from_minor(amount, currency), currency, locale=str(get_locale() or "en"))
+    return formats().money(amount, currency)
 
 
-def _date_filter(formatter: Callable[..., str], default_format: str) -> Callable[..., str]:
-    """A template filter in the viewer's zone; an instant too close to the calendar's end
-    to move there (stored before dates were checked) is shown as stored instead of failing."""
+def _date_filter(kind: str, default_format: str) -> Callable[..., str]:
+    """A template filter in the viewer's zone (see :meth:`Formats.instant`)."""
 
     def format_value(value: date | None, fmt: str = default_format) -> str:
-        if not value:
-            return ""
-        try:
-            return formatter(value, fmt)
-        except OverflowError:
-            return formatter(value, fmt, rebase=False)
+        return formats().instant(kind, value, fmt) if value else ""
 
     return format_value
 
@@ -151,21 +272,29 @@ def when(moment: datetime | date | None, *, year: bool = True) -> str:
     """
     if moment is None:
         return ""
-    pattern = DATE_PATTERN if year else "EEE d MMM"
+    found, zone = formats(), get_timezone()
+    day = found.instant("date", moment, DATE_PATTERN if year else "EEE d MMM", zone)
     if not isinstance(moment, datetime):
-        return format_date(moment, pattern)
-    try:
-        return f"{format_date(moment, pattern)}, {format_time(moment, 'short')}"
-    except OverflowError:  # too close to the calendar's end to move to the viewer's zone
-        day = format_date(moment, pattern, rebase=False)
-        return f"{day}, {format_time(moment, 'short', rebase=False)}"
+        return day
+    return f"{day}, {found.instant('time', moment, 'short', zone)}"
 
 
 def init_app(app: Flask) -> None:
+    """The filters, and the templates' ``_``, ``gettext`` and ``ngettext`` through
+    :class:`Formats` (after Flask-Babel's ``init_app``, which set up Jinja's new-style
+    gettext: these replace its callables, same escaping, same catalogs).
+
+    ``_`` is :func:`template_gettext` itself rather than Jinja's alias that looks
+    ``gettext`` up at each call (a page calls it hundreds of times): a template context
+    that brings its own catalog sets both names (``core.plugins.translations``).
+    """
+    app.jinja_env.globals.update(
+        _=template_gettext, gettext=template_gettext, ngettext=template_ngettext
+    )
     app.jinja_env.filters.update(
-        datetime=_date_filter(format_datetime, "medium"),
-        date=_date_filter(format_date, "medium"),
-        time=_date_filter(format_time, "short"),
+        datetime=_date_filter("datetime", "medium"),
+        date=_date_filter("date", "medium"),
+        time=_date_filter("time", "short"),
         when=when,
         money=money,
         amount_field=amount_field,

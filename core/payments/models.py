@@ -6,7 +6,16 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
@@ -30,6 +39,10 @@ class Attention(enum.StrEnum):
     ALREADY_PAID = "already_paid"
 
 
+#: The rows of the partial index the dashboard's "needs attention" query reads.
+FLAGGED = "attention IS NOT NULL"
+
+
 class Payment(Base):
     """A payment received for a session: recorded by hand, or by a payment provider."""
 
@@ -40,6 +53,13 @@ class Payment(Base):
         CheckConstraint("length(currency) = 3", name="currency_code"),
         # One provider payment may cover several sessions: one row per session.
         UniqueConstraint("provider", "provider_reference", "session_id"),
+        # The few flagged payments, latest first (the admin dashboard's alerts).
+        Index(
+            "ix_payments_attention",
+            "id",
+            sqlite_where=text(FLAGGED),
+            postgresql_where=text(FLAGGED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

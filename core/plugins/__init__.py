@@ -42,7 +42,7 @@ def call(hook_name: str, **kwargs: Any) -> list[Any]:
     return get_host().call(hook_name, **kwargs)
 
 
-def call_each(hook_name: str, **kwargs: Any) -> dict[str, Any]:
+def call_each(hook_name: str, **kwargs: Any) -> tuple[dict[str, Any], list[str]]:
     return get_host().call_each(hook_name, **kwargs)
 
 

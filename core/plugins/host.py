@@ -29,7 +29,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from sqlalchemy import select
 
 import hooks
-from core.db import db, get_database, utcnow
+from core.db import db, get_database, utcnow, writes_ahead
 from core.plugins.models import AddonState
 
 log = logging.getLogger(__name__)
@@ -336,6 +336,7 @@ class PluginHost:
         todo = [n for n in self.active_names() if n not in self._migrated]
         if not todo:
             return
+        writes_ahead()  # ``_migrated`` changes as it goes: this request must not restart
         db.commit()  # SQLite: the check reads on its own connection
         for name in todo:
             self._migrated.add(name)
@@ -457,17 +458,28 @@ class PluginHost:
         caller = self._caller(hook_name, self._callable_plugins(hook_name, only))
         return caller(**kwargs)
 
-    def call_each(self, hook_name: str, **kwargs: Any) -> dict[str, Any]:
-        """Call a hook on each active add-on in turn; its answer by add-on name (None left out).
+    def call_each(self, hook_name: str, **kwargs: Any) -> tuple[dict[str, Any], list[str]]:
+        """Call a hook on each active add-on in turn: its answer by add-on name (None left
+        out), and the names of the add-ons whose implementation raised.
 
-        For hooks whose answers belong to one add-on each (personal data sections).
+        For hooks whose answers belong to one add-on each (personal data sections), where
+        the caller must say which add-on failed (an erasure that left data behind).
         """
         answers: dict[str, Any] = {}
+        failed: list[str] = []
         for name in self.activation_order():
+            failures = len(self._failures_here())
             results = self.call(hook_name, only=[name], **kwargs)
             if results:
                 answers[name] = results[0]
-        return answers
+            if len(self._failures_here()) > failures:
+                failed.append(name)
+        return answers, failed
+
+    @staticmethod
+    def _failures_here() -> list[tuple[str, str]]:
+        """(add-on, hook) failures reported in this app context (one request, one command)."""
+        return g.setdefault("_addon_failures", []) if has_app_context() else []
 
     def collect(self, hook_name: str, **kwargs: Any) -> list[Any]:
         """Call a hook whose implementations return lists; return one flat list.
@@ -560,6 +572,7 @@ class PluginHost:
         message = f"{hook_name}: {traceback.format_exc(limit=3)}"
         log.error("add-on %s raised in %s; continuing without it\n%s", addon, hook_name, message)
         self._pending_errors[addon] = message
+        self._failures_here().append((addon, hook_name))
 
     def report_conflict(self, addon: str, hook_name: str, key: str) -> None:
         message = (

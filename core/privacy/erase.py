@@ -74,6 +74,8 @@ class ErasureReport:
     """What an erasure did, as written to the audit log."""
 
     lines: list[str] = field(default_factory=list)
+    #: Add-ons whose ``personal_data_erase`` raised: the erasure goes on, and says so.
+    failed_addons: list[str] = field(default_factory=list)
 
     def add(self, count: int, what: str) -> None:
         if count:
@@ -116,8 +118,11 @@ def erase_client(client: User, actor: User) -> ErasureReport:
     db.execute(delete(BundleDraft).where(BundleDraft.client_id == client.id))
     db.execute(delete(PasswordResetRequest).where(PasswordResetRequest.email == old_address))
     _anonymise_account(client)
-    for addon, summary in call_each("personal_data_erase", client=client).items():
+    summaries, report.failed_addons = call_each("personal_data_erase", client=client)
+    for addon, summary in summaries.items():
         report.lines.append(f"{addon}: {summary}")
+    for addon in report.failed_addons:
+        report.lines.append(f"{addon}: FAILED, its data may remain (see the Add-ons page)")
     # Earlier entries keep what the client did (an export, a request), not their name.
     db.execute(
         update(AuditEntry)

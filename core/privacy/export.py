@@ -210,7 +210,7 @@ def export_data(client: User) -> dict[str, Any]:
             for r in receipts_of(client)
         ],
         "emails": _emails(client),
-        "addons": call_each("personal_data_export", client=client),
+        "addons": call_each("personal_data_export", client=client)[0],
     }
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from limits import parse
 from sqlalchemy import select
 
 from core.accounts.access import admin_required, client_required, get_client_or_404, staff_required
@@ -13,6 +14,7 @@ from core.accounts.models import Role, User
 from core.accounts.permissions import capability_required
 from core.db import db, utcnow
 from core.emails.outbox import InvalidAddress, queue_email
+from core.extensions import get_limiter
 from core.privacy.erase import ErasureError, erase_client, erased_name, names_match
 from core.privacy.export import export_file
 from core.privacy.forms import EraseForm
@@ -20,10 +22,15 @@ from core.privacy.models import record
 
 bp = Blueprint("privacy", __name__, url_prefix="/privacy")
 ERASURE_REQUEST = "erasure_request"
+#: An export reads everything a client has: plenty for any person, not a way to load the
+#: server. Counted per signed-in account, in the rate-limit storage (shared through Redis).
+EXPORT_LIMIT = parse("10 per hour")
 
 
 def _download(client: User) -> ResponseReturnValue:
     """The ZIP, recorded in the audit log (who exported whose data, when)."""
+    if not get_limiter().limiter.hit(EXPORT_LIMIT, "privacy-export", str(current_user.id)):
+        abort(429)
     record("export", current_user.id, current_user.full_name, client.id, "ZIP downloaded")
     db.commit()
     response = send_file(
@@ -90,7 +97,7 @@ def erase(client_id: int) -> ResponseReturnValue:
         return redirect(here)
     name = client.full_name
     try:
-        erase_client(client, current_user)
+        report = erase_client(client, current_user)
     except ErasureError:
         db.rollback()
         flash(_("This client is erased already."), "error")
@@ -104,6 +111,15 @@ def erase(client_id: int) -> ResponseReturnValue:
         ),
         "success",
     )
+    if report.failed_addons:
+        flash(
+            _(
+                "These add-ons could not erase their data: %(addons)s. The audit log says so; "
+                "see the Add-ons page for their error, then erase their data by hand.",
+                addons=", ".join(report.failed_addons),
+            ),
+            "error",
+        )
     return redirect(here)
 
 

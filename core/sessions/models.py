@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -52,6 +53,8 @@ CLOSED_STATUSES = (
     SessionStatus.CANCELLED.value,
     SessionStatus.NO_SHOW.value,
 )
+#: The rows of the partial index the "never confirmed" queries read.
+UNCONFIRMED = "confirmation_sent_at IS NULL"
 
 
 class CoachingSession(Base):
@@ -72,10 +75,23 @@ class CoachingSession(Base):
         ),
         # With the status: counts of open sessions (coach home) read the index alone.
         Index("ix_coaching_sessions_coach_start_status", "coach_id", "starts_at", "status"),
-        Index("ix_coaching_sessions_client_start", "client_id", "starts_at"),
+        # With the id: a client's sessions latest first, read from the index alone (PostgreSQL).
+        Index("ix_coaching_sessions_client_start", "client_id", "starts_at", "id"),
         Index("ix_coaching_sessions_start_status", "starts_at", "status"),
         # Which clients a coach reaches: one index probe per client (access.py).
         Index("ix_coaching_sessions_coach_client", "coach_id", "client_id"),
+        # The admin list filtered by status or payment, latest first, read in index order.
+        Index("ix_coaching_sessions_status_start", "status", "starts_at", "id"),
+        Index("ix_coaching_sessions_payment_start", "payment_status", "starts_at", "id"),
+        # Sessions never confirmed to their client (admin.session_rows.awaiting_confirmation):
+        # only those rows, so the dashboard's count reads a small index, not the table.
+        Index(
+            "ix_coaching_sessions_unconfirmed",
+            "status",
+            "starts_at",
+            sqlite_where=text(UNCONFIRMED),
+            postgresql_where=text(UNCONFIRMED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

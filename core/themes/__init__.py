@@ -77,18 +77,19 @@ class ThemeLoader(BaseLoader):
         self.app = app
         self.core_folders = core_folders
 
-    def search_path(self) -> list[Path]:
-        """Folders to search, worked out once per app context (every lookup asks)."""
+    def search_path(self) -> tuple[str, ...]:
+        """Folders to search, worked out once per app context (every lookup asks, and each
+        template's freshness check compares it: strings compare faster than paths)."""
         if not has_app_context():
-            return self.core_folders
-        cached: list[Path] | None = g.get("_template_search_path")
+            return tuple(map(str, self.core_folders))
+        cached: tuple[str, ...] | None = g.get("_template_search_path")
         if cached is None:
             from core.plugins import collect
 
             theme = active_theme()
-            addon_folders = [Path(p) for p in collect("template_folders")]
-            cached = ([theme.templates] if theme else []) + addon_folders + self.core_folders
-            g._template_search_path = cached
+            folders = [theme.templates] if theme else []
+            folders += [Path(p) for p in collect("template_folders")] + self.core_folders
+            cached = g._template_search_path = tuple(map(str, folders))
         return cached
 
     def get_source(

@@ -6,7 +6,7 @@ one table lookup per session (38 ms -> 2 ms on SQLite, 10 -> 5 ms on PostgreSQL)
 new indexes start with the old ones' columns, which they replace.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
