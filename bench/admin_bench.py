@@ -19,7 +19,6 @@ autovacuum would have on a live site (planner statistics, index-only scans).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -32,7 +31,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from clientarea_bench import Timed, bench_app, measure, sign_in  # noqa: E402
+from clientarea_bench import (  # noqa: E402
+    Timed,
+    bench_app,
+    fresh_schema,
+    large_data_arguments,
+    measure,
+    sign_in,
+)
 from coach_bench import seed  # noqa: E402
 
 from core.admin.setup import SETUP_COMPLETED  # noqa: E402
@@ -61,20 +67,11 @@ def pages(coach_id: int) -> list[tuple[str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--coaches", type=int, default=10)
-    parser.add_argument("--clients", type=int, default=1000)
-    parser.add_argument("--sessions", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--database-url", help="PostgreSQL URL (emptied first); default SQLite")
-    args = parser.parse_args()
+    args = large_data_arguments(__doc__)
 
     with tempfile.TemporaryDirectory() as tmp:
         app = bench_app(tmp, args.database_url)
-        if args.database_url:
-            with get_database(app).engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
+        fresh_schema(app)
         upgrade(app)
         started = time.perf_counter()
         with app.app_context():

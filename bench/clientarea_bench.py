@@ -147,6 +147,17 @@ def bench_app(tmp: str, database_url: str | None = None) -> Any:
     )
 
 
+def large_data_arguments(doc: str) -> argparse.Namespace:
+    """The options of the benches that seed the large data set afresh (coach, admin)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--coaches", type=int, default=10)
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--database-url", help="PostgreSQL URL (emptied first); default SQLite")
+    return parser.parse_args()
+
+
 def fresh_schema(app: Any) -> None:
     """Empty a PostgreSQL bench database (SQLite benches start from a new file)."""
     engine = get_database(app).engine

@@ -21,7 +21,6 @@ on the amount of data: compare with a smaller ``--sessions``).
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from clientarea_bench import (  # noqa: E402
     Timed,
     bench_app,
     fresh_schema,
+    large_data_arguments,
     measure,
     sign_in,
 )
@@ -168,13 +168,7 @@ def pages(facts: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--coaches", type=int, default=10)
-    parser.add_argument("--clients", type=int, default=1000)
-    parser.add_argument("--sessions", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--database-url", help="PostgreSQL URL (emptied first); default SQLite")
-    args = parser.parse_args()
+    args = large_data_arguments(__doc__)
 
     with tempfile.TemporaryDirectory() as tmp:
         app = bench_app(tmp, args.database_url)

@@ -26,6 +26,7 @@ from core.accounts.models import Role, User, UserSession
 from core.db import db, get_database
 from core.payments.models import Receipt
 from tests.conftest import post
+from tests.test_account_timing import statements
 from tests.test_clientarea_pages import add_session
 
 PAST = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
@@ -47,22 +48,6 @@ def write_lock(app: Flask) -> Iterator[sqlite3.Connection]:
     finally:
         other.execute("COMMIT")
         other.close()
-
-
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    """The SQL the application runs during the block (every thread)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        seen.append(sql)
-
-    engine = get_database(app).engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
