@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import functools
+import secrets
 import smtplib
 import ssl
 from email import encoders
@@ -11,7 +13,9 @@ from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32
 from email.utils import formataddr, formatdate, parseaddr
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from core.emails.models import OutboxEmail
@@ -43,15 +47,51 @@ def connect(url: str) -> smtplib.SMTP:
     return connection
 
 
+class _Policy(Compat32):
+    """``compat32`` with CRLF line ends, writing a short one-line ASCII header as it is.
+
+    That is what ``compat32`` writes for such a value too (one line, unchanged), but
+    without building and encoding a ``Header`` for each: about a third of the time of
+    every message went there. Any other value goes through ``compat32``.
+    """
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and len(name) + 2 + len(value) <= (self.max_line_length or 78)
+            and "\r" not in value
+            and "\n" not in value
+        ):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+SMTP_POLICY = _Policy(linesep="\r\n")
+
+
+@functools.lru_cache(maxsize=1024)
+def envelope_address(value: str) -> str:
+    """The bare address of a header address (the batch's emails share a few senders)."""
+    return parseaddr(value)[1]
+
+
 def message_id(row: OutboxEmail) -> str:
     """Stable per outbox row, so that a retried delivery carries the same Message-ID."""
-    domain = parseaddr(row.from_address)[1].rpartition("@")[2] or "localhost"
+    domain = envelope_address(row.from_address).rpartition("@")[2] or "localhost"
     return f"<coachdesk.{row.id}.{int(row.created_at.timestamp())}@{domain}>"
 
 
+@functools.lru_cache(maxsize=1024)
 def _address(value: str) -> str:
     """A header address, its display name encoded when it is not ASCII."""
     return formataddr(parseaddr(value), charset="utf-8")
+
+
+def _boundary() -> str:
+    """A multipart boundary no encoded part can contain (base64 has no ``_``), given up
+    front so that the generator does not search every part for its own."""
+    return f"=_{secrets.token_hex(12)}"
 
 
 def build_message(row: OutboxEmail) -> Message:
@@ -60,13 +100,13 @@ def build_message(row: OutboxEmail) -> Message:
     Built with the ``compat32`` classes: about three times faster than
     ``EmailMessage`` with the default policy, which matters at thousands per minute.
     """
-    body = MIMEMultipart("alternative")
+    body = MIMEMultipart("alternative", boundary=_boundary())
     body.attach(MIMEText(row.body_text, "plain", "utf-8"))
     if row.body_html:
         body.attach(MIMEText(row.body_html, "html", "utf-8"))
     message: Message = body
     if row.attachments:
-        message = MIMEMultipart("mixed")
+        message = MIMEMultipart("mixed", boundary=_boundary())
         message.attach(body)
         for attachment in row.attachments:
             maintype, _, subtype = attachment["content_type"].partition("/")
@@ -89,4 +129,4 @@ def build_message(row: OutboxEmail) -> Message:
 
 def as_bytes(message: Message) -> bytes:
     """The message as sent over SMTP (CRLF line ends)."""
-    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    return message.as_bytes(policy=SMTP_POLICY)
