@@ -123,6 +123,8 @@ class Formatter:
     def __init__(self, locale: str, tz: ZoneInfo) -> None:
         self.locale = locale
         self.tz = tz
+        #: Parsed once: babel would parse the name (and load its data) on every call.
+        self._babel = Locale.parse(locale)
         #: A batch's sessions fall on few days: each day is formatted once per formatter.
         self._dates: dict[tuple[date, str], str] = {}
 
@@ -131,17 +133,17 @@ class Formatter:
             return ""
         day = local_time(dt, self.tz).date()
         if (day, fmt) not in self._dates:
-            self._dates[day, fmt] = format_date(day, fmt, locale=self.locale)
+            self._dates[day, fmt] = format_date(day, fmt, locale=self._babel)
         return self._dates[day, fmt]
 
     def time(self, dt: datetime | None, fmt: str = "short") -> str:
         if dt is None:
             return ""
         local = local_time(dt, self.tz)
-        return format_time(local, fmt, tzinfo=local.tzinfo, locale=self.locale)
+        return format_time(local, fmt, tzinfo=local.tzinfo, locale=self._babel)
 
     def zone_name(self, dt: datetime) -> str:
-        return get_timezone_name(local_time(dt, self.tz), locale=self.locale)
+        return get_timezone_name(local_time(dt, self.tz), locale=self._babel)
 
 
 def session_context(
