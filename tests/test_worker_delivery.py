@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from email import message_from_bytes, policy
 from email.policy import compat32
 from pathlib import Path
 from typing import Any
@@ -485,3 +486,31 @@ def test_messages_are_written_as_compat32_writes_them(app: Flask, make_user) -> 
         for row in db.scalars(select(OutboxEmail)):
             message = smtp.build_message(row)
             assert smtp.as_bytes(message) == message.as_bytes(policy=compat32.clone(linesep="\r\n"))
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Your session on Monday",
+        "Rappel : votre séance du lundi 14 juillet à 14:30",
+        "Literal =?utf-8?q?not_an_encoded_word?= typed by the owner",
+        "A long plain subject " + "that goes on and on " * 10,
+        "Ünïcödé " * 30,
+    ],
+)
+def test_subjects_arrive_as_written(subject: str) -> None:
+    row = OutboxEmail(
+        id=1,
+        email_type="reminder",
+        to_address="client@example.test",
+        from_address="Studio <hello@studio.example>",
+        subject=subject,
+        body_text="Hello\n",
+        body_html=None,
+        attachments=[],
+        created_at=utcnow(),
+    )
+    raw = smtp.as_bytes(smtp.build_message(row))
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n"))
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert parsed["Subject"] == subject
