@@ -19,10 +19,11 @@ from sqlalchemy.orm import selectinload
 from core.accounts.models import User
 from core.db import db, get_database, utcnow
 from core.emails.models import OutboxEmail
-from core.emails.outbox import EmailRequest, InvalidAddress, queue_emails
+from core.emails.outbox import EmailRequest, InvalidAddress, queue_email, queue_emails
 from core.emails.types import REMINDER
 from core.sessions.models import OPEN_STATUSES, CoachingSession
 from core.settings import get_option
+from hooks import OutgoingEmail
 
 log = logging.getLogger(__name__)
 
@@ -40,51 +41,50 @@ def reminder_key(session: CoachingSession) -> str:
     return f"{REMINDER}:{session.id}:{session.schedule_revision}"
 
 
-def queue_reminders(sessions: list[CoachingSession]) -> list[OutboxEmail | None]:
-    """Queue the reminders of the sessions' current revisions, all at once
-    (:func:`queue_emails`: one dedupe query, one INSERT); the caller marks them reminded.
-
-    A client whose address cannot receive mail is logged and skipped (None), so that
-    one bad address never blocks the sweep.
-    """
-    clients = [db.get(User, s.client_id) if s.client_id else None for s in sessions]
-    requests = [
-        (index, EmailRequest(to=client, session=session, dedupe_key=reminder_key(session)))
-        for index, (session, client) in enumerate(zip(sessions, clients, strict=True))
-        if client is not None
-    ]
-    rows: list[OutboxEmail | None] = [None] * len(sessions)
-    if not requests:
-        return rows
-    results = queue_emails(REMINDER, [request for _index, request in requests])
-    for (index, _request), result in zip(requests, results, strict=True):
-        if isinstance(result, InvalidAddress):
-            log.error("reminder of session %s not queued: %s", sessions[index].id, result)
-        else:
-            rows[index] = result
-    return rows
+def _not_queued(session: CoachingSession, error: InvalidAddress) -> None:
+    """Log a client whose address cannot receive mail: the sweep goes on without them."""
+    log.error("reminder of session %s not queued: %s", session.id, error)
 
 
 def queue_reminder(session: CoachingSession) -> OutboxEmail | None:
-    """:func:`queue_reminders` for one session."""
-    return queue_reminders([session])[0]
+    """Queue the reminder of one session's current revision (the caller marks it reminded)."""
+    client = db.get(User, session.client_id) if session.client_id else None
+    if client is None:
+        return None
+    try:
+        return queue_email(
+            REMINDER, to=client, context={}, session=session, dedupe_key=reminder_key(session)
+        )
+    except InvalidAddress as exc:
+        _not_queued(session, exc)
+        return None
 
 
 def remind(sessions: list[CoachingSession]) -> int:
     """Queue the reminders of claimed sessions and mark their current revision reminded.
 
-    One plain UPDATE marks the batch: reminding is not an edit, so the optimistic-lock
-    version stays. The rows are locked (or SQLite's writer lock is held) until commit,
-    so the revision cannot change in between.
+    The batch is queued at once (:func:`queue_emails`: one dedupe query, one INSERT);
+    a client whose address cannot receive mail is logged and skipped, so that one bad
+    address never blocks the sweep. One plain UPDATE marks the batch: reminding is not
+    an edit, so the optimistic-lock version stays. The rows are locked (or SQLite's
+    writer lock is held) until commit, so the revision cannot change in between.
     """
-    queued = sum(row is not None for row in queue_reminders(sessions))
+    requests: list[EmailRequest] = []
+    for session in sessions:
+        client = db.get(User, session.client_id) if session.client_id else None  # loaded
+        if client is not None:
+            requests.append(EmailRequest(client, session=session, dedupe_key=reminder_key(session)))
+    results = queue_emails(REMINDER, requests) if requests else []
+    for request, result in zip(requests, results, strict=True):
+        if isinstance(result, InvalidAddress) and request.session is not None:
+            _not_queued(request.session, result)
     table = CoachingSession.__table__
     db.execute(
         update(table)
         .where(table.c.id.in_([s.id for s in sessions]))
         .values(reminded_revision=table.c.schedule_revision)
     )
-    return queued
+    return sum(isinstance(result, OutgoingEmail) for result in results)
 
 
 def _claim_due(
