@@ -21,12 +21,9 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_time, get_timezone_name
-from babel.support import NullTranslations
 from flask import current_app, g
-from flask_babel import force_locale, get_locale, get_translations
-from jinja2 import Environment, FileSystemLoader, pass_context
-from jinja2.runtime import Context
-from markupsafe import Markup
+from flask_babel import force_locale
+from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import Select, select
 from sqlalchemy import inspect as sa_inspect
 from werkzeug.routing import MapAdapter
@@ -278,24 +275,6 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
 
-def _gettext(translations: NullTranslations) -> Callable[..., str]:
-    """The templates' ``_()`` for one language, bound to that language's catalog.
-
-    Jinja's new-style ``gettext`` as Flask-Babel installs it (autoescaped, always
-    %-formatted), without looking the current language up again for each of the
-    dozen strings of every email.
-    """
-
-    @pass_context
-    def gettext(context: Context, message: str, **variables: Any) -> str:
-        text = translations.ugettext(message)
-        if context.eval_ctx.autoescape:
-            text = Markup(text)  # noqa: S704 (our catalogs, as Jinja trusts them; %-variables are escaped)
-        return text % variables
-
-    return gettext
-
-
 class Renderer:
     """Renders the emails of one batch; what every email of the batch shares is read once.
 
@@ -315,8 +294,7 @@ class Renderer:
             "logo_url": get_option("emails.logo_url"),
             "signature": get_option("emails.signature"),
         }
-        #: Per language: the babel locale and the templates' ``gettext``.
-        self._languages: dict[str, tuple[Locale, Callable[..., str]]] = {}
+        self._locales: dict[str, Locale] = {}
         self._formatters: dict[tuple[str, str | None], Formatter] = {}
         self._types: dict[tuple[str, str], tuple[EmailType, str]] = {}
 
@@ -348,11 +326,9 @@ class Renderer:
         """Subject, text and HTML of one email, in the recipient's language and time zone."""
         locale = recipient_locale(to)
         fmt = self._formatter(locale, to)
-        if locale not in self._languages:
-            with force_locale(locale):
-                self._languages[locale] = (get_locale(), _gettext(get_translations()))
-        babel_locale, gettext = self._languages[locale]
-        with force_locale(babel_locale):
+        if locale not in self._locales:
+            self._locales[locale] = Locale.parse(locale)
+        with force_locale(self._locales[locale]):
             # Labels and default subjects are built when asked for: ask in the recipient's
             # language.
             email_type, subject_template = self._email_type(email_type, locale)
@@ -363,7 +339,6 @@ class Renderer:
                 "fmt": fmt,
                 "email_type": email_type,
                 "locale": locale,
-                "gettext": gettext,
             }
             if session is not None:
                 values.update(session_context(session, to, fmt, self.lookups))
