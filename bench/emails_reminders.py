@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from aiosmtpd.controller import Controller  # noqa: E402
 from sqlalchemy import delete, func, insert, select, text, update  # noqa: E402
 
-from bench.clientarea_bench import bench_app  # noqa: E402
+from bench.clientarea_bench import bench_app, fresh_schema  # noqa: E402
 from core.db import db, get_database, utcnow  # noqa: E402
 from core.emails.models import OutboxEmail  # noqa: E402
 from core.migrations.runner import upgrade  # noqa: E402
@@ -89,11 +89,7 @@ def prepare(app: Any, sessions: int) -> None:
     """A fresh schema, one coach, CLIENTS clients and ``sessions`` sessions due within 20 h."""
     from core.accounts.service import create_user
 
-    engine = get_database(app).engine
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+    fresh_schema(app)
     upgrade(app)
     with app.app_context():
         coach = create_user(
@@ -135,11 +131,16 @@ def prepare(app: Any, sessions: int) -> None:
 
 
 def reset(app: Any) -> None:
-    """Forget the previous scenario's reminders so that every session is due again."""
+    """Forget the previous scenario's reminders so that every session is due again; on
+    PostgreSQL, vacuum and analyze as autovacuum would on a live site (it is off here)."""
     with app.app_context():
         db.execute(delete(OutboxEmail))
         db.execute(update(CoachingSession).values(reminded_revision=None))
         db.commit()
+    engine = get_database(app).engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
 
 
 def profiled(profile_dir: str | None, name: str, job: Any) -> Any:
