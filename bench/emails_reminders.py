@@ -2,23 +2,28 @@
 
 How to run (from the repository root, with the project's virtualenv)::
 
-    python bench/emails_reminders.py                      # SQLite in a temporary folder
-    python bench/emails_reminders.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/emails_bench
-    python bench/emails_reminders.py --sessions 2000 --workers 1 2 4
+    python bench/emails_reminders.py          # SQLite with 1 worker, PostgreSQL with 1 and 2
+    python bench/emails_reminders.py --postgres-url ''               # SQLite only
+    python bench/emails_reminders.py --sessions 2000 --postgres-workers 1 2 4
+    python bench/emails_reminders.py --profile /tmp/prof             # cProfile per worker thread
 
-The PostgreSQL database must exist (``createdb -h 127.0.0.1 -U postgres emails_bench``);
-its public schema is dropped and rebuilt. Each scenario starts from the same 10,000
-due sessions, runs N worker processes (each with its own app and database
-connections, exactly what ``coachdesk worker`` runs: the reminder sweep and the
-outbox drain side by side) and measures the time until every email has reached the local aiosmtpd
-server. It then checks that every session got exactly one reminder (by outbox row,
-by Message-ID and by session) and prints a table.
+SQLite lives in a temporary folder. The PostgreSQL database (``--postgres-url``,
+default ``postgresql+psycopg://postgres@127.0.0.1:5432/emails_bench``) must exist
+(``createdb -h 127.0.0.1 -U postgres emails_bench``); its public schema is dropped and
+rebuilt. Each scenario starts from the same due sessions, runs N worker processes (each
+with its own app and database connections, exactly what ``coachdesk worker`` runs: the
+reminder sweep and the outbox drain side by side) and measures the time until every
+email has reached the local aiosmtpd server, and the CPU time the workers spent. It
+then checks that every session got exactly one reminder (by outbox row, by Message-ID
+and by session), prints a table with the load average, and exits with status 1 if a
+check failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import socket
 import sys
 import tempfile
@@ -35,13 +40,14 @@ sys.path.insert(0, str(ROOT))
 from aiosmtpd.controller import Controller  # noqa: E402
 from sqlalchemy import delete, func, insert, select, text, update  # noqa: E402
 
-from core import create_app  # noqa: E402
+from bench.clientarea_bench import bench_app, fresh_schema  # noqa: E402
 from core.db import db, get_database, utcnow  # noqa: E402
 from core.emails.models import OutboxEmail  # noqa: E402
 from core.migrations.runner import upgrade  # noqa: E402
 from core.sessions.models import CoachingSession  # noqa: E402
 
 CLIENTS = 200
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/emails_bench"
 
 
 class Counting:
@@ -74,26 +80,16 @@ def free_port() -> int:
 
 
 def make_app(database_url: str, smtp_port: int, instance: str) -> Any:
-    return create_app(
-        {
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "benchmark-secret-key-long-enough-0123456789",
-            "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-            "LOG_LEVEL": "WARNING",
-        },
-        instance_path=instance,
-    )
+    app = bench_app(instance, database_url)
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
+    return app
 
 
 def prepare(app: Any, sessions: int) -> None:
     """A fresh schema, one coach, CLIENTS clients and ``sessions`` sessions due within 20 h."""
     from core.accounts.service import create_user
 
-    engine = get_database(app).engine
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+    fresh_schema(app)
     upgrade(app)
     with app.app_context():
         coach = create_user(
@@ -135,14 +131,34 @@ def prepare(app: Any, sessions: int) -> None:
 
 
 def reset(app: Any) -> None:
-    """Forget the previous scenario's reminders so that every session is due again."""
+    """Forget the previous scenario's reminders so that every session is due again; on
+    PostgreSQL, vacuum and analyze as autovacuum would on a live site (it is off here)."""
     with app.app_context():
         db.execute(delete(OutboxEmail))
         db.execute(update(CoachingSession).values(reminded_revision=None))
         db.commit()
+    engine = get_database(app).engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
 
 
-def worker_process(database_url: str, smtp_port: int, instance: str, timings: Any) -> None:
+def profiled(profile_dir: str | None, name: str, job: Any) -> Any:
+    """Run ``job()``; with ``--profile``, under cProfile, its stats written to DIR/NAME-PID.prof."""
+    if not profile_dir:
+        return job()
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(job)
+    finally:
+        profiler.dump_stats(f"{profile_dir}/{name}-{os.getpid()}.prof")
+
+
+def worker_process(
+    database_url: str, smtp_port: int, instance: str, timings: Any, profile_dir: str | None
+) -> None:
     """One worker as ``coachdesk worker`` runs it: the reminder sweep and the outbox drain
     side by side in two threads (two scheduler jobs), each with its own app context."""
     from core.worker.delivery import drain
@@ -152,6 +168,7 @@ def worker_process(database_url: str, smtp_port: int, instance: str, timings: An
     swept = threading.Event()
     result: dict[str, float] = {}
     began = time.perf_counter()
+    cpu_began = time.process_time()
 
     def reminders() -> None:
         with app.app_context():
@@ -173,16 +190,27 @@ def worker_process(database_url: str, smtp_port: int, instance: str, timings: An
         result["sent"] = sent
         result["deliver_s"] = time.perf_counter() - began
 
-    threads = [threading.Thread(target=reminders), threading.Thread(target=outbox)]
+    threads = [
+        threading.Thread(target=profiled, args=(profile_dir, "queue", reminders)),
+        threading.Thread(target=profiled, args=(profile_dir, "deliver", outbox)),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    timings.append((result["queued"], result["sent"], result["queue_s"], result["deliver_s"]))
+    timings.append(
+        (
+            result["queued"],
+            result["sent"],
+            result["queue_s"],
+            result["deliver_s"],
+            time.process_time() - cpu_began,
+        )
+    )
 
 
 def run_scenario(
-    args: argparse.Namespace, workers: int, port: int, handler: Counting
+    args: argparse.Namespace, database_url: str, workers: int, port: int, handler: Counting
 ) -> dict[str, Any]:
     handler.message_ids.clear()
     context = multiprocessing.get_context("spawn")
@@ -190,7 +218,8 @@ def run_scenario(
         timings = manager.list()
         processes = [
             context.Process(
-                target=worker_process, args=(args.database_url, port, args.instance, timings)
+                target=worker_process,
+                args=(database_url, port, args.instance, timings, args.profile),
             )
             for _ in range(workers)
         ]
@@ -206,6 +235,7 @@ def run_scenario(
         "elapsed": elapsed,
         "queue_s": max(r[2] for r in results),
         "deliver_s": max(r[3] for r in results),
+        "cpu_s": sum(r[4] for r in results),
         "queued": sum(r[0] for r in results),
         "sent": sum(r[1] for r in results),
     }
@@ -227,50 +257,88 @@ def verify(app: Any, handler: Counting, sessions: int) -> str:
     )
 
 
+def run_database(
+    args: argparse.Namespace, database_url: str, workers: list[int], port: int, handler: Counting
+) -> list[dict[str, Any]]:
+    """Prepare one database, then run each worker count on it."""
+    app = make_app(database_url, port, args.instance)
+    backend = get_database(app).dialect
+    print(f"Preparing {args.sessions} due sessions on {backend}…", flush=True)
+    prepare(app, args.sessions)
+    rows = []
+    for count in workers:
+        reset(app)
+        result = run_scenario(args, database_url, count, port, handler)
+        result["backend"] = backend
+        result["exactly_once"] = verify(app, handler, args.sessions)
+        rows.append(result)
+        print(f"  {count} worker(s): {result['elapsed']:.1f} s", flush=True)
+    return rows
+
+
+def load_average() -> str:
+    return " ".join(f"{n:.1f}" for n in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
     parser.add_argument("--sessions", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--sqlite-workers", type=int, nargs="*", default=[1])
+    parser.add_argument(
+        "--postgres-url", default=POSTGRES_URL, help="an existing database; '' to skip"
+    )
+    parser.add_argument("--postgres-workers", type=int, nargs="*", default=[1, 2])
+    parser.add_argument("--profile", metavar="DIR", help="write cProfile stats per worker thread")
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="coachdesk-bench-")
-    args.instance = tmp
-    args.database_url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
+    args.instance = tempfile.mkdtemp(prefix="coachdesk-bench-")
+    databases = [(f"sqlite:///{args.instance}/bench.sqlite3", args.sqlite_workers)]
+    if args.postgres_url:
+        databases.append((args.postgres_url, args.postgres_workers))
 
     handler = Counting()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
+    load_before = load_average()
     try:
-        app = make_app(args.database_url, port, tmp)
-        backend = get_database(app).dialect
-        print(f"Preparing {args.sessions} due sessions on {backend}…", flush=True)
-        prepare(app, args.sessions)
-        rows = []
-        for workers in args.workers:
-            reset(app)
-            result = run_scenario(args, workers, port, handler)
-            result["no_duplicates"] = verify(app, handler, args.sessions)
-            rows.append(result)
-            print(f"  {workers} worker(s): {result['elapsed']:.1f} s", flush=True)
+        rows = [
+            row
+            for url, workers in databases
+            if workers
+            for row in run_database(args, url, workers, port, handler)
+        ]
     finally:
         controller.stop()
 
     print()
-    print(f"Reminders for {args.sessions} sessions, {backend}, local aiosmtpd")
+    print(f"Reminders for {args.sessions} sessions, local aiosmtpd")
+    print(f"load average (1, 5, 15 min): {load_before} before, {load_average()} after")
     header = " | ".join(
-        ["workers", "queue (s)", "deliver (s)", "total (s)", "emails/s", "exactly once"]
+        [
+            "database",
+            "workers",
+            "queue (s)",
+            "deliver (s)",
+            "total (s)",
+            "emails/s",
+            "worker CPU (s)",
+            "exactly once",
+        ]
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
-            f"{r['workers']:>7} | {r['queue_s']:>9.1f} | {r['deliver_s']:>11.1f} | "
-            f"{r['elapsed']:>9.1f} | {args.sessions / r['elapsed']:>8.0f} | {r['no_duplicates']}"
+            f"{r['backend']:>8} | {r['workers']:>7} | {r['queue_s']:>9.1f} | "
+            f"{r['deliver_s']:>11.1f} | {r['elapsed']:>9.1f} | "
+            f"{args.sessions / r['elapsed']:>8.0f} | {r['cpu_s']:>14.1f} | {r['exactly_once']}"
         )
     print("(queue: until every reminder is in the outbox; deliver: until the last one was")
     print(" accepted by the SMTP server, sending starts while queueing goes on; total: wall")
-    print(" clock including each worker process's start-up)")
+    print(" clock including each worker process's start-up; worker CPU: user + system time")
+    print(" of the worker processes from the start of their work, all threads)")
+    if any(r["exactly_once"] != "yes" for r in rows):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -57,23 +57,30 @@ OPTIONS: dict[str, tuple[Any, str]] = {
     "themes_path": (None, "folder"),  # extra folder of themes, searched before the bundled ones
     "proxy_fix": (False, "bool"),  # trust X-Forwarded-* from one reverse proxy
     "default_locale": ("en", "locale"),
-    "max_upload_mb": (10, "megabytes"),
+    "max_upload_mb": (10, "integer"),
     "log_level": ("INFO", "log_level"),
     "log_format": ("text", "log_format"),  # text, or json: one object per line
+    "worker_lease_seconds": (300, "integer"),  # how long a worker's claim on an email lasts
 }
 LOG_FORMATS = ("text", "json")
 
 SMTP_SCHEMES = {"smtp", "smtp+starttls", "smtps"}
 #: Rate-limit counters: in this process, or in Redis (shared by every process).
 RATELIMIT_SCHEMES = {"memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"}
-MAX_UPLOAD_MB_RANGE = (1, 1024)
+#: Whole-number options: (lowest, highest, unit).
+INTEGER_RANGES: dict[str, tuple[int, int, str]] = {
+    "max_upload_mb": (1, 1024, "megabytes"),
+    "worker_lease_seconds": (5, 3600, "seconds"),
+}
 
 
 class ConfigError(Exception):
     """A configuration problem, reported to the operator as one line."""
 
 
-def _parse(name: str, raw: Any, kind: str) -> Any:
+def _parse(name: str, raw: Any, kind: str, option: str) -> Any:
+    """``raw`` (a string from the environment, or a TOML value) as option ``option`` holds it;
+    ``name`` is how the operator wrote it, for the error line."""
     if kind == "bool":
         if isinstance(raw, bool):
             return raw
@@ -83,10 +90,10 @@ def _parse(name: str, raw: Any, kind: str) -> Any:
         if text in {"0", "false", "no", "off", ""}:
             return False
         raise ConfigError(f"{name} must be true or false, not {raw!r}")
-    if kind == "megabytes":
+    if kind == "integer":
         if isinstance(raw, bool) or not re.fullmatch(r"\s*-?\d+\s*", str(raw)):
             raise ConfigError(f"{name} must be a whole number, not {raw!r}")
-        return _check_size(name, int(raw))
+        return _check_range(name, int(raw), option)
     if raw is None:
         return None
     text = str(raw).strip()
@@ -183,10 +190,10 @@ def _log_format(name: str, text: str) -> str:
     return text.lower()
 
 
-def _check_size(name: str, value: int) -> int:
-    low, high = MAX_UPLOAD_MB_RANGE
+def _check_range(name: str, value: int, option: str) -> int:
+    low, high, unit = INTEGER_RANGES[option]
     if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high} (megabytes), not {value}")
+        raise ConfigError(f"{name} must be between {low} and {high} ({unit}), not {value}")
     return value
 
 
@@ -295,10 +302,10 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
     for name, (default, kind) in OPTIONS.items():
         env_name = f"COACHDESK_{name.upper()}"
         if env_name in env:
-            values[name] = _parse(env_name, env[env_name], kind)
+            values[name] = _parse(env_name, env[env_name], kind, name)
             labels[name] = env_name
         elif name in from_file:
-            values[name] = _parse(name, from_file[name], kind)
+            values[name] = _parse(name, from_file[name], kind, name)
             labels[name] = name
         else:
             values[name] = default
@@ -341,6 +348,7 @@ def load_config(instance_path: Path, environ: dict[str, str] | None = None) -> d
         "MAX_CONTENT_LENGTH": (values["max_upload_mb"] * 5 + 1) * 1024 * 1024,
         "LOG_LEVEL": values["log_level"],
         "LOG_FORMAT": values["log_format"],
+        "WORKER_LEASE_SECONDS": values["worker_lease_seconds"],
         "SLUGS": slugs,
         "PREFERRED_URL_SCHEME": urlsplit(base_url).scheme,
         # Cookies: never readable from scripts, not sent cross-site, HTTPS-only when served so.

@@ -334,6 +334,33 @@ def test_a_hook_that_raised_midway_leaves_nothing_half_made(
     assert "before_email_queued" in last_error(app)
 
 
+def test_each_email_of_a_batch_has_its_own_hook_call_and_savepoint(
+    app: Flask, active: Any, make_user: Any
+) -> None:
+    """A reminder sweep queues its batch at once; the add-on still sees (and may change)
+    every email, and its failure is contained email by email."""
+    from core.emails.models import OutboxEmail
+    from core.worker.reminders import sweep
+
+    coach = make_user(Role.COACH)
+
+    def sweep_three(hours: int) -> list[str]:
+        for n in range(3):
+            starts = utcnow() + timedelta(hours=hours, minutes=n)
+            add_session(app, make_user(Role.CLIENT), coach, starts_at=starts)
+        with app.app_context():
+            assert sweep() == 3
+            rows = db.scalars(select(OutboxEmail).order_by(OutboxEmail.id.desc()).limit(3))
+            return [row.subject for row in rows]
+
+    assert all(subject.startswith("[test] Reminder") for subject in sweep_three(1))
+    testaddon.FAIL_IN.add("before_email_queued")
+    assert all(subject.startswith("Reminder") for subject in sweep_three(2))  # as before it
+    with app.app_context():
+        assert db.scalars(select(testaddon.TestaddonNote)).all() == []
+    assert "before_email_queued" in last_error(app)
+
+
 def test_a_failing_migration_refuses_activation_and_applies_nothing(
     app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

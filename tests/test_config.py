@@ -81,6 +81,13 @@ def test_file_then_environment_override(tmp_path: Path) -> None:
         ({"COACHDESK_DEFAULT_LOCALE": "de"}, "COACHDESK_DEFAULT_LOCALE must be one of en, fr"),
         ({"COACHDESK_THEMES_PATH": "/nonexistent/themes"}, "is not a folder"),
         ({"COACHDESK_MAIL_FROM": "no-reply"}, "COACHDESK_MAIL_FROM must be an address"),
+        (
+            {"COACHDESK_WORKER_LEASE_SECONDS": "4"},
+            r"COACHDESK_WORKER_LEASE_SECONDS must be between 5 and 3600 \(seconds\), not 4",
+        ),
+        ({"COACHDESK_WORKER_LEASE_SECONDS": "3601"}, "between 5 and 3600"),
+        ({"COACHDESK_WORKER_LEASE_SECONDS": "5 min"}, "must be a whole number, not '5 min'"),
+        ({"COACHDESK_WORKER_LEASE_SECONDS": ""}, "WORKER_LEASE_SECONDS must be a whole number"),
     ],
 )
 def test_bad_values_raise_one_clear_error(
@@ -97,6 +104,18 @@ def test_log_level_and_limits_are_normalised(tmp_path: Path) -> None:
     )
     assert config["LOG_LEVEL"] == "DEBUG"
     assert config["LOGIN_RATE_LIMIT"] == "3/minute"
+
+
+def test_worker_lease_seconds(tmp_path: Path) -> None:
+    """How long a worker's claim on an email lasts before another worker may take it."""
+    assert load_config(tmp_path, environ={})["WORKER_LEASE_SECONDS"] == 300
+    (tmp_path / "coachdesk.toml").write_text("worker_lease_seconds = 60\n")
+    assert load_config(tmp_path, environ={})["WORKER_LEASE_SECONDS"] == 60
+    environ = {"COACHDESK_WORKER_LEASE_SECONDS": " 10 "}
+    assert load_config(tmp_path, environ=environ)["WORKER_LEASE_SECONDS"] == 10
+    for edge in ("5", "3600"):
+        environ = {"COACHDESK_WORKER_LEASE_SECONDS": edge}
+        assert load_config(tmp_path, environ=environ)["WORKER_LEASE_SECONDS"] == int(edge)
 
 
 def test_storage_path_is_created_and_must_be_writable(tmp_path: Path) -> None:
@@ -126,6 +145,8 @@ def test_storage_path_is_created_and_must_be_writable(tmp_path: Path) -> None:
         ("max_upload_mb = -5\n", "max_upload_mb must be between 1 and 1024"),
         ("max_upload_mb = true\n", "max_upload_mb must be a whole number"),
         ('login_rate_limit = "many"\n', "login_rate_limit must be limits"),
+        ("worker_lease_seconds = 0\n", "worker_lease_seconds must be between 5 and 3600"),
+        ("worker_lease_seconds = 30.5\n", "worker_lease_seconds must be a whole number"),
     ],
 )
 def test_bad_values_in_the_config_file(tmp_path: Path, toml: str, message: str) -> None:
@@ -216,6 +237,7 @@ BAD_SETTINGS = [
     ({"COACHDESK_MAX_UPLOAD_MB": "-10"}, "COACHDESK_MAX_UPLOAD_MB must be between 1 and 1024"),
     ({"COACHDESK_STORAGE_PATH": "/dev/null/storage"}, "COACHDESK_STORAGE_PATH '/dev/null/storage'"),
     ({"COACHDESK_RATELIMIT_STORAGE_URL": "redis://"}, "cannot reach Redis at redis://127.0.0.1:"),
+    ({"COACHDESK_WORKER_LEASE_SECONDS": "2"}, "COACHDESK_WORKER_LEASE_SECONDS must be between 5"),
 ]
 
 

@@ -15,12 +15,14 @@ from core.db import db
 from core.emails import InvalidAddress, queue_email
 from core.emails.accounts import send_login_details, send_password_reset
 from core.emails.models import OutboxEmail
+from core.emails.outbox import EmailRequest, queue_emails
 from core.emails.types import UnknownEmailType
 from core.sessions.models import CoachingSession
 from core.themes import Theme, themes
 from hooks import OutgoingEmail, hookimpl
 from tests.conftest import links_in
 from tests.helpers import set_options
+from tests.test_clientarea_queries import counting
 from tests.test_emails_support import add_session, hook_plugin, outbox, work
 
 
@@ -223,3 +225,88 @@ def test_hook_may_redirect_an_email_but_not_to_a_bad_address(
     (message,) = mailbox.messages
     assert "front-desk@studio.example" in message["To"]
     assert len(outbox(app)) == 1
+
+
+def _batch(
+    app: Flask, make_user, keys: list[str | None]
+) -> tuple[int, list[tuple[int, str | None]]]:
+    """A session, and a (client id, dedupe key) per key: one reminder request each."""
+    coach = make_user("coach")
+    clients = [make_user("client") for _ in keys]
+    session_id = add_session(app, coach.id, clients[0].id)
+    return session_id, [(c.id, key) for c, key in zip(clients, keys, strict=True)]
+
+
+def _queue_batch(session_id: int, batch: list[tuple[int, str | None]]) -> list[str]:
+    """Queue the batch in one call and commit; what each request gave."""
+    session = db.get(CoachingSession, session_id)
+    requests = [EmailRequest(db.get(User, c), session=session, dedupe_key=k) for c, k in batch]
+    results = queue_emails("reminder", requests)
+    db.commit()
+    return [type(result).__name__ for result in results]
+
+
+def test_a_batch_gives_each_email_what_queue_email_would_in_turn(app: Flask, make_user) -> None:
+    session_id, batch = _batch(app, make_user, ["old", "new", "new", "again", "again", None])
+    with app.app_context():
+        assert _queue_batch(session_id, batch[:1]) == ["OutgoingEmail"]
+    refuses = batch[3][0]
+
+    class Addon:
+        @hookimpl
+        def before_email_queued(self, email: OutgoingEmail) -> None:
+            if email.user_id == refuses:
+                email.veto("this client asked for none")
+
+    with hook_plugin(app, Addon()), app.app_context():
+        assert _queue_batch(session_id, batch) == [
+            "NoneType",  # already in the outbox
+            "OutgoingEmail",
+            "NoneType",  # the same key, earlier in the batch
+            "NoneType",  # vetoed: the key stays free ...
+            "OutgoingEmail",  # ... for the next email that has it
+            "OutgoingEmail",  # no key, no dedupe
+        ]
+    assert [(e.dedupe_key, e.user_id) for e in outbox(app)] == [
+        (key, client_id) for client_id, key in (batch[0], batch[1], batch[4], batch[5])
+    ]
+
+
+def test_a_key_taken_meanwhile_leaves_out_only_that_email(
+    app: Flask, make_user, caplog: pytest.LogCaptureFixture
+) -> None:
+    session_id, batch = _batch(app, make_user, ["taken", "a", "b", "c"])
+    with app.app_context():
+        _queue_batch(session_id, batch[:1])
+    queued: list[str | None] = []
+
+    class Addon:
+        @hookimpl
+        def before_email_queued(self, email: OutgoingEmail) -> None:
+            if email.dedupe_key == "b":
+                email.dedupe_key = "taken"  # the one-INSERT batch fails on it
+
+        @hookimpl
+        def email_queued(self, email: OutgoingEmail) -> None:
+            queued.append(email.dedupe_key)
+
+    with hook_plugin(app, Addon()), caplog.at_level(logging.INFO), app.app_context():
+        assert _queue_batch(session_id, batch[1:]) == ["OutgoingEmail", "NoneType", "OutgoingEmail"]
+    assert queued == ["a", "c"]
+    assert "taken is already in the outbox" in caplog.text
+    assert [e.dedupe_key for e in outbox(app)] == ["taken", "a", "c"]
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_size(app: Flask, make_user) -> None:
+    """Lookups and dedupe are per batch, and the rows go in with one executemany INSERT."""
+    counts = []
+    for size in (2, 12):
+        session_id, batch = _batch(app, make_user, [f"{size}:{n}" for n in range(size)])
+        with app.app_context():
+            people = [db.get(User, client_id) for client_id, _key in batch]  # as a sweep has them
+            with counting(app) as statements:
+                assert _queue_batch(session_id, batch) == ["OutgoingEmail"] * size
+            inserts = [s for s in statements if s.startswith("INSERT INTO outbox_emails")]
+            counts.append((len(statements), len(inserts)))
+            del people
+    assert counts[0] == counts[1] and counts[0][1] == 1, counts

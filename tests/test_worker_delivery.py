@@ -13,6 +13,8 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from email import message_from_bytes, policy
+from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +23,21 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 from flask.cli import ScriptInfo
+from sqlalchemy import select, update
 
 from core.accounts.models import User
 from core.db import db, utcnow
+from core.emails import queue_email
 from core.emails.accounts import send_password_reset
 from core.emails.models import OutboxEmail
-from core.worker import smtp
+from core.sessions.models import CoachingSession
+from core.worker import delivery, smtp
 from core.worker.cli import worker_command
-from core.worker.delivery import LEASE, backoff, claim, drain
+from core.worker.delivery import LEASE, SmtpConnection, backoff, claim, claim_rows, drain
 from core.worker.scheduler import build_scheduler
 from tests.conftest import SITE, Mailbox, free_port
 from tests.helpers import set_options
-from tests.test_emails_support import outbox, smtp_url, work
+from tests.test_emails_support import add_session, outbox, smtp_url, work
 
 
 def _queue(app: Flask, make_user, n: int = 1) -> list[User]:
@@ -357,3 +362,155 @@ def test_slow_server_never_outlives_the_lease(
     assert result.sent == 4
     assert Counter(m["Message-ID"] for m in received.messages).most_common(1)[0][1] == 1
     assert len(received.messages) == 4
+
+
+# -- batches: one connection, outcomes written in groups, the lease setting -------
+
+
+def test_the_lease_is_the_worker_lease_seconds_setting(
+    app: Flask, make_user, mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "WORKER_LEASE_SECONDS", 10)
+    _queue(app, make_user, 2)
+    now = utcnow()
+    with app.app_context():
+        rows = claim_rows("worker-that-dies", now)  # ... and is killed (SIGKILL) at once
+    assert {row.claimed_until for row in rows} == {now + timedelta(seconds=10)}
+    assert work(app, now + timedelta(seconds=9)).delivery.sent == 0  # still its lease
+    assert work(app, now + timedelta(seconds=11)).delivery.sent == 2  # taken after it
+    assert len(mailbox.messages) == 2
+
+
+def test_one_connection_serves_every_batch_of_a_drain(
+    app: Flask, make_user, mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+
+    def counting_connect(url: str) -> Any:
+        opened.append(url)
+        return smtp.connect(url)
+
+    monkeypatch.setattr(delivery, "connect", counting_connect)
+    monkeypatch.setattr(delivery, "BATCH_SIZE", 2)
+    _queue(app, make_user, 5)
+    assert work(app).delivery.sent == 5
+    assert len(opened) == 1  # three batches
+    assert len(mailbox.messages) == 5
+    assert {e.status for e in outbox(app)} == {"sent"}
+
+
+def test_a_connection_the_server_closed_between_batches_is_opened_again(
+    app: Flask, mailbox
+) -> None:
+    with app.app_context(), SmtpConnection(app.config["SMTP_URL"]) as connection:
+        first = connection.open()
+        first.close()  # as a server does after its idle timeout
+        again = connection.open()
+        assert again is not first
+        assert again.noop()[0] == 250
+        assert connection.open() is again
+
+
+def test_outcomes_are_written_in_groups_and_a_crash_loses_none(
+    app: Flask, make_user, mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outcomes are committed together; a worker that dies mid-batch has committed what
+    it sent (here: before the error), and what it had not sent waits for its lease."""
+    commits: list[int] = []
+    write = delivery.Outcomes.write
+
+    def counted(self: delivery.Outcomes) -> None:
+        commits.append(len(self.waiting))
+        write(self)
+
+    def broken(row: OutboxEmail) -> Any:
+        if len(mailbox.messages) == 3:
+            raise RuntimeError("the worker dies here")
+        return smtp.build_message(row)
+
+    monkeypatch.setattr(delivery.Outcomes, "write", counted)
+    monkeypatch.setattr(delivery, "build_message", broken)
+    monkeypatch.setattr(delivery, "RECORD_EVERY", 2)
+    _queue(app, make_user, 6)
+    now = utcnow()
+    with pytest.raises(RuntimeError), app.app_context():
+        drain(now)
+    assert [n for n in commits if n] == [2, 1]  # groups of two; the last one on the way out
+    emails = outbox(app)
+    assert [e.status for e in emails] == ["sent"] * 3 + ["pending"] * 3
+    assert all(e.claimed_by for e in emails[3:])  # claimed by the worker that died
+    monkeypatch.setattr(delivery, "build_message", smtp.build_message)
+    assert work(app, now + timedelta(seconds=1)).delivery.sent == 0
+    assert work(app, now + LEASE + timedelta(seconds=1)).delivery.sent == 3
+    assert Counter(m["Message-ID"] for m in mailbox.messages).most_common(1)[0][1] == 1
+    assert len(mailbox.messages) == 6
+
+
+def test_an_outcome_is_written_only_while_the_claim_is_held(app: Flask, make_user) -> None:
+    _queue(app, make_user, 2)
+    now = utcnow()
+    with app.app_context():
+        rows = claim_rows("slow-worker", now)
+        db.execute(  # its lease ran out and another worker took the second email
+            update(OutboxEmail)
+            .where(OutboxEmail.id == rows[1].id)
+            .values(claimed_by="other-worker")
+        )
+        db.commit()
+        outcomes = delivery.Outcomes("slow-worker", LEASE)
+        for row in rows:
+            outcomes.add(row, status="sent", attempts=1)
+        outcomes.write()
+    first, second = outbox(app)
+    assert (first.status, first.claimed_by) == ("sent", None)
+    assert (second.status, second.claimed_by) == ("pending", "other-worker")
+
+
+def test_messages_are_written_as_compat32_writes_them(app: Flask, make_user) -> None:
+    """The fast path for short ASCII headers changes nothing in what is sent."""
+    coach = make_user("coach", first_name="Zoé", last_name="Lefèvre-Dupont")
+    client = make_user("client", first_name="Chloé", last_name="Martin", locale="fr")
+    long_ascii = make_user(  # a To header longer than a line
+        "client",
+        first_name="Maximilian Alexander",
+        last_name="Worthington Fairbanks",
+        email="maximilian.alexander.worthington@fairbanks-and-partners.example.test",
+    )
+    session_id = add_session(app, coach.id, client.id, title="Séance " + "très " * 30)
+    with app.app_context():
+        session = db.get(CoachingSession, session_id)
+        for person in (client, long_ascii):
+            queue_email("reminder", to=db.get(User, person.id), context={}, session=session)
+        send_password_reset(db.get(User, coach.id))
+        db.commit()
+        for row in db.scalars(select(OutboxEmail)):
+            message = smtp.build_message(row)
+            assert smtp.as_bytes(message) == message.as_bytes(policy=compat32.clone(linesep="\r\n"))
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Your session on Monday",
+        "Rappel : votre séance du lundi 14 juillet à 14:30",
+        "Literal =?utf-8?q?not_an_encoded_word?= typed by the owner",
+        "A long plain subject " + "that goes on and on " * 10,
+        "Ünïcödé " * 30,
+    ],
+)
+def test_subjects_arrive_as_written(subject: str) -> None:
+    row = OutboxEmail(
+        id=1,
+        email_type="reminder",
+        to_address="client@example.test",
+        from_address="Studio <hello@studio.example>",
+        subject=subject,
+        body_text="Hello\n",
+        body_html=None,
+        attachments=[],
+        created_at=utcnow(),
+    )
+    raw = smtp.as_bytes(smtp.build_message(row))
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n"))
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert parsed["Subject"] == subject

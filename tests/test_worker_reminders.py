@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
+from sqlalchemy import update
 
 from core.accounts.models import User
 from core.db import db, get_database
@@ -203,3 +205,64 @@ def test_skip_locked_claims_are_disjoint_on_postgresql(app: Flask, make_user) ->
         assert db.get(User, client.id) is not None
     assert Counter(e.session_id for e in outbox(app)).most_common(1)[0][1] == 1
     assert len(outbox(app)) == 10
+
+
+def _bad_address(app: Flask, user_id: int) -> None:
+    """Store an address the outbox refuses (as an old row or an import could hold)."""
+    with app.app_context():
+        db.execute(update(User).where(User.id == user_id).values(email="not an address"))
+        db.commit()
+
+
+def test_a_batch_leaves_out_a_bad_address_and_a_vetoed_email(
+    app: Flask, make_user, mailbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    coach = make_user("coach")
+    clients = [make_user("client") for _ in range(4)]
+    _bad_address(app, clients[1].id)
+    ids = [
+        add_session(app, coach.id, c.id, starts_at=NOW + timedelta(hours=n + 1))
+        for n, c in enumerate(clients)
+    ]
+    before: list[int] = []
+    queued: list[int] = []
+
+    class Addon:
+        @hookimpl
+        def before_email_queued(self, email: OutgoingEmail) -> None:
+            before.append(email.session_id)
+            if email.session_id == ids[2]:
+                email.veto("the client asked for no reminders")
+
+        @hookimpl
+        def email_queued(self, email: OutgoingEmail) -> None:
+            queued.append(email.session_id)
+
+    with hook_plugin(app, Addon()), caplog.at_level(logging.ERROR):
+        assert _sweep(app, NOW) == 2  # one batch
+    assert before == [ids[0], ids[2], ids[3]]  # each email, in order; none for the bad address
+    assert queued == [ids[0], ids[3]]
+    assert f"reminder of session {ids[1]} not queued" in caplog.text
+    assert "not a valid email address" in caplog.text
+    assert [e.session_id for e in outbox(app)] == [ids[0], ids[3]]
+    with app.app_context():  # every session of the batch is done: none blocks the next sweeps
+        assert [db.get(CoachingSession, i).reminded_revision for i in ids] == [1, 1, 1, 1]
+    assert _sweep(app, NOW) == 0
+    assert work(app, NOW).delivery.sent == 2
+    assert sorted(m["X-Envelope-To"] for m in mailbox.messages) == sorted(
+        [clients[0].email, clients[3].email]
+    )
+
+
+def test_batches_follow_each_other_without_losing_or_repeating_a_session(
+    app: Flask, make_user
+) -> None:
+    coach, client = make_user("coach"), make_user("client")
+    starts = NOW + timedelta(hours=2)
+    # Several sessions at the same instant straddle two batches of 3.
+    ids = [add_session(app, coach.id, client.id, starts_at=starts) for _ in range(5)]
+    ids += [add_session(app, coach.id, client.id, starts_at=starts + timedelta(hours=1))]
+    with app.app_context():
+        assert sweep(NOW, batch_size=3) == 6
+    assert sorted(e.session_id for e in outbox(app)) == sorted(ids)
+    assert _sweep(app, NOW) == 0

@@ -10,21 +10,23 @@ from __future__ import annotations
 import logging
 import re
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_time, get_timezone_name
 from flask import current_app, g
 from flask_babel import force_locale
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import Select, select
 from sqlalchemy import inspect as sa_inspect
+from werkzeug.routing import MapAdapter
 
 from core.accounts.models import Role, User
 from core.db import db
@@ -60,13 +62,56 @@ def recipient_zone(user: User) -> ZoneInfo:
     return zone(user.timezone) if user.timezone else site_timezone()
 
 
-def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute URL on the configured BASE_URL (works without a request)."""
+def _url_adapter() -> MapAdapter:
     base = urlsplit(current_app.config["BASE_URL"])
-    adapter = current_app.url_map.bind(
+    return current_app.url_map.bind(
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme
     )
-    return adapter.build(endpoint, values, force_external=True)
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL on the configured BASE_URL (works without a request)."""
+    return _url_adapter().build(endpoint, values, force_external=True)
+
+
+class Lookups:
+    """People and links that the emails of one batch show again and again, looked up once.
+
+    Holding the people also keeps them in the session's identity map for the batch.
+    """
+
+    def __init__(self) -> None:
+        self._users: dict[int, User | None] = {}
+        self._children: dict[tuple[int, str], Sequence[Any]] = {}
+        self._urls: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = {}
+        self._adapter: MapAdapter | None = None
+
+    def user(self, user_id: int | None) -> User | None:
+        if user_id is None:
+            return None
+        if user_id not in self._users:
+            self._users[user_id] = db.get(User, user_id)
+        return self._users[user_id]
+
+    def children(
+        self, session: CoachingSession, name: str, query: Callable[[], Select[Any]]
+    ) -> Sequence[Any]:
+        """A relationship of the session: as the caller preloaded it (a sweep uses
+        selectinload), else read with ``query`` once for the batch."""
+        loaded = sa_inspect(session).dict
+        if name in loaded:
+            return loaded[name]  # type: ignore[no-any-return]
+        if (session.id, name) not in self._children:
+            self._children[session.id, name] = db.scalars(query()).all()
+        return self._children[session.id, name]
+
+    def url(self, endpoint: str, **values: Any) -> str:
+        """Like :func:`external_url`."""
+        key = (endpoint, tuple(sorted(values.items())))
+        if key not in self._urls:
+            self._adapter = self._adapter or _url_adapter()
+            self._urls[key] = self._adapter.build(endpoint, values, force_external=True)
+        return self._urls[key]
 
 
 class Formatter:
@@ -75,48 +120,57 @@ class Formatter:
     def __init__(self, locale: str, tz: ZoneInfo) -> None:
         self.locale = locale
         self.tz = tz
+        #: Parsed once: babel would parse the name (and load its data) on every call.
+        self._babel = Locale.parse(locale)
+        #: A batch's sessions fall on few days: each day is formatted once per formatter.
+        self._dates: dict[tuple[date, str], str] = {}
 
     def date(self, dt: datetime | None, fmt: str = "full") -> str:
-        return format_date(local_time(dt, self.tz), fmt, locale=self.locale) if dt else ""
+        if dt is None:
+            return ""
+        day = local_time(dt, self.tz).date()
+        if (day, fmt) not in self._dates:
+            self._dates[day, fmt] = format_date(day, fmt, locale=self._babel)
+        return self._dates[day, fmt]
 
     def time(self, dt: datetime | None, fmt: str = "short") -> str:
         if dt is None:
             return ""
         local = local_time(dt, self.tz)
-        return format_time(local, fmt, tzinfo=local.tzinfo, locale=self.locale)
+        return format_time(local, fmt, tzinfo=local.tzinfo, locale=self._babel)
 
     def zone_name(self, dt: datetime) -> str:
-        return get_timezone_name(local_time(dt, self.tz), locale=self.locale)
+        return get_timezone_name(local_time(dt, self.tz), locale=self._babel)
 
 
-def _children(session: CoachingSession, name: str, query: Select[Any]) -> Sequence[Any]:
-    """A relationship the caller preloaded (batches use selectinload), else one query."""
-    loaded = sa_inspect(session).dict
-    return loaded[name] if name in loaded else db.scalars(query).all()
-
-
-def session_context(session: CoachingSession, recipient: User, fmt: Formatter) -> dict[str, Any]:
+def session_context(
+    session: CoachingSession, recipient: User, fmt: Formatter, lookups: Lookups
+) -> dict[str, Any]:
     """What every session email may show. Coach notes are private and never included."""
-    coach = db.get(User, session.coach_id)
-    client = db.get(User, session.client_id) if session.client_id else None
-    documents = _children(
+    coach = lookups.user(session.coach_id)
+    client = lookups.user(session.client_id)
+    documents = lookups.children(
         session,
         "documents",
-        select(SessionDocument)
-        .where(SessionDocument.session_id == session.id)
-        .order_by(SessionDocument.id),
+        lambda: (
+            select(SessionDocument)
+            .where(SessionDocument.session_id == session.id)
+            .order_by(SessionDocument.id)
+        ),
     )
-    links = _children(
+    links = lookups.children(
         session,
         "links",
-        select(SessionLink)
-        .where(SessionLink.session_id == session.id)
-        .order_by(SessionLink.position, SessionLink.id),
+        lambda: (
+            select(SessionLink)
+            .where(SessionLink.session_id == session.id)
+            .order_by(SessionLink.position, SessionLink.id)
+        ),
     )
     if recipient.role == Role.CLIENT:
-        session_url = external_url("clientarea.index")
+        session_url = lookups.url("clientarea.index")
     else:
-        session_url = external_url("coach.home", open_session=session.id)
+        session_url = lookups.url("coach.home", open_session=session.id)
     return {
         "session": session,
         "session_title": session.title,
@@ -135,7 +189,7 @@ def session_context(session: CoachingSession, recipient: User, fmt: Formatter) -
         "client": client,
         "client_name": client.full_name if client else "",
         "documents": [
-            (d.filename, external_url("sessions.document", document_id=d.id)) for d in documents
+            (d.filename, lookups.url("sessions.document", document_id=d.id)) for d in documents
         ],
         "links": [(link.label, link.url) for link in links],
         "session_url": session_url,
@@ -180,7 +234,13 @@ def _environment(folders: list[Path]) -> Environment:
         "coachdesk.emails.environments", {}
     )
     if key not in environments:
-        environments[key] = current_app.jinja_env.overlay(loader=FileSystemLoader(list(key)))
+        # Edited files are read again when Flask would read a page template again (debug,
+        # or TEMPLATES_AUTO_RELOAD): checking costs one stat() per template of each email.
+        reload = current_app.config.get("TEMPLATES_AUTO_RELOAD")
+        environments[key] = current_app.jinja_env.overlay(
+            loader=FileSystemLoader(list(key)),
+            auto_reload=current_app.debug if reload is None else bool(reload),
+        )
     return environments[key]
 
 
@@ -215,41 +275,83 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
 
-def render_email(
-    email_type: EmailType,
-    to: User,
-    context: dict[str, Any],
-    session: CoachingSession | None = None,
-) -> RenderedEmail:
-    """Subject, text and HTML of one email, in the recipient's language and time zone."""
-    locale = recipient_locale(to)
-    fmt = Formatter(locale, recipient_zone(to))
-    with force_locale(locale):
-        # Labels and default subjects are built when asked for: ask in the recipient's language.
-        email_type = all_email_types().get(email_type.key, email_type)
-        values: dict[str, Any] = {
+class Renderer:
+    """Renders the emails of one batch; what every email of the batch shares is read once.
+
+    The worker renders thousands of reminders per pass. Site options, the sender, each
+    language's email type and subject, each (language, zone) formatter, people and
+    links are looked up once per renderer; the recipient, the session, the
+    ``email_context`` hook and the templates are per email. A renderer lives for one
+    batch (one transaction), so a setting changed meanwhile applies from the next one.
+    """
+
+    def __init__(self) -> None:
+        self.lookups = Lookups()
+        self._site: dict[str, Any] = {
             "site_name": get_option("general.site_name"),
             "base_url": current_app.config["BASE_URL"],
-            "recipient": to,
-            "recipient_name": to.first_name or to.full_name,
             "sender_name": parseaddr(sender())[0],
             "logo_url": get_option("emails.logo_url"),
             "signature": get_option("emails.signature"),
-            "fmt": fmt,
-            "email_type": email_type,
-            "locale": locale,
         }
-        if session is not None:
-            values.update(session_context(session, to, fmt))
-        values.update(context)
-        for extra in call("email_context", email_type=email_type.key, recipient=to, context=values):
-            values.update(extra)
-        subject_template = custom_subject(email_type) or str(email_type.default_subject)
-        subject = format_subject(subject_template, values)
-        values["subject"] = subject
-        return RenderedEmail(
-            subject=subject,
-            body_text=_tidy(render_template_file(f"emails/{email_type.key}.txt", values)),
-            body_html=render_template_file(f"emails/{email_type.key}.html", values),
-            locale=locale,
-        )
+        self._locales: dict[str, Locale] = {}
+        self._formatters: dict[tuple[str, str | None], Formatter] = {}
+        self._types: dict[tuple[str, str], tuple[EmailType, str]] = {}
+
+    def _formatter(self, locale: str, to: User) -> Formatter:
+        key = (locale, to.timezone)
+        if key not in self._formatters:
+            self._formatters[key] = Formatter(locale, recipient_zone(to))
+        return self._formatters[key]
+
+    def _email_type(self, email_type: EmailType, locale: str) -> tuple[EmailType, str]:
+        """The type as declared in ``locale`` (labels, default subject) and its subject template.
+
+        Called with ``locale`` forced.
+        """
+        key = (locale, email_type.key)
+        if key not in self._types:
+            declared = all_email_types().get(email_type.key, email_type)
+            subject = custom_subject(declared) or str(declared.default_subject)
+            self._types[key] = (declared, subject)
+        return self._types[key]
+
+    def render(
+        self,
+        email_type: EmailType,
+        to: User,
+        context: dict[str, Any],
+        session: CoachingSession | None = None,
+    ) -> RenderedEmail:
+        """Subject, text and HTML of one email, in the recipient's language and time zone."""
+        locale = recipient_locale(to)
+        fmt = self._formatter(locale, to)
+        if locale not in self._locales:
+            self._locales[locale] = Locale.parse(locale)
+        with force_locale(self._locales[locale]):
+            # Labels and default subjects are built when asked for: ask in the recipient's
+            # language.
+            email_type, subject_template = self._email_type(email_type, locale)
+            values: dict[str, Any] = {
+                **self._site,
+                "recipient": to,
+                "recipient_name": to.first_name or to.full_name,
+                "fmt": fmt,
+                "email_type": email_type,
+                "locale": locale,
+            }
+            if session is not None:
+                values.update(session_context(session, to, fmt, self.lookups))
+            values.update(context)
+            for extra in call(
+                "email_context", email_type=email_type.key, recipient=to, context=values
+            ):
+                values.update(extra)
+            subject = format_subject(subject_template, values)
+            values["subject"] = subject
+            return RenderedEmail(
+                subject=subject,
+                body_text=_tidy(render_template_file(f"emails/{email_type.key}.txt", values)),
+                body_html=render_template_file(f"emails/{email_type.key}.html", values),
+                locale=locale,
+            )
