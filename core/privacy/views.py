@@ -12,7 +12,7 @@ from sqlalchemy import select
 from core.accounts.access import admin_required, client_required, get_client_or_404, staff_required
 from core.accounts.models import Role, User
 from core.accounts.permissions import capability_required
-from core.db import db, utcnow
+from core.db import db, utcnow, writes_ahead
 from core.emails.outbox import InvalidAddress, queue_email
 from core.extensions import get_limiter
 from core.privacy.erase import ErasureError, erase_client, erased_name, names_match
@@ -29,6 +29,8 @@ EXPORT_LIMIT = parse("10 per hour")
 
 def _download(client: User) -> ResponseReturnValue:
     """The ZIP, recorded in the audit log (who exported whose data, when)."""
+    writes_ahead()  # the count below must not be taken twice by a restarted SQLite read
+    db.commit()
     if not get_limiter().limiter.hit(EXPORT_LIMIT, "privacy-export", str(current_user.id)):
         abort(429)
     record("export", current_user.id, current_user.full_name, client.id, "ZIP downloaded")
