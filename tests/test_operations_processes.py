@@ -9,9 +9,9 @@ two workers share a PostgreSQL database and a Redis server:
 - ten thousand due reminders go out, each once, although one worker is killed
   (SIGKILL) while it holds emails: the other takes them over when the lease ends.
 
-What "once" means when a worker dies: an email whose sending was under way when its
-worker died may have reached the server without its outcome being written, and is sent
-again after the lease (SMTP offers no way to know). The test reads which emails the dead
+What "once" means when a worker dies: the emails it had handed to the server but whose
+outcome it had not yet written (outcomes are written in groups) are sent again after the
+lease (SMTP offers no way to know). The test reads which emails the dead
 worker held at its death and allows a second copy of those only; every other email
 arrives exactly once, and nothing is lost.
 """
