@@ -53,7 +53,7 @@ from tests.test_races import Browser, csrf_in
 REMINDERS = 10_000
 CLIENTS = 100
 LEASE_SECONDS = 10
-REDIS_URL = os.environ.get("COACHDESK_TEST_PROCESSES_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_URL = os.environ.get("COACHDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 pytestmark = pytest.mark.skipif(
     "postgresql" not in database_url_for(Path("unused")),
@@ -95,7 +95,12 @@ def counting_smtp() -> Iterator[tuple[int, CountingServer]]:
 @pytest.fixture
 def shared_redis() -> Iterator[str]:
     store = redis.Redis.from_url(REDIS_URL)
-    store.flushdb()  # .ci/run starts Redis; without it this fails, as it should in CI
+    try:
+        store.flushdb()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {REDIS_URL} (optional outside CI; .ci/run starts one)")
     yield REDIS_URL
     store.flushdb()
 
