@@ -77,6 +77,15 @@ class CoachingSession(Base):
         Index("ix_coaching_sessions_coach_start_status", "coach_id", "starts_at", "status"),
         # With the id: a client's sessions latest first, read from the index alone (PostgreSQL).
         Index("ix_coaching_sessions_client_start", "client_id", "starts_at", "id"),
+        # What a client owes, oldest first (Payments tab, amount due): both conditions and
+        # the order, so SQLite without statistics does not take the payment index instead.
+        Index(
+            "ix_coaching_sessions_client_payment_start",
+            "client_id",
+            "payment_status",
+            "starts_at",
+            "id",
+        ),
         Index("ix_coaching_sessions_start_status", "starts_at", "status"),
         # Which clients a coach reaches: one index probe per client (access.py).
         Index("ix_coaching_sessions_coach_client", "coach_id", "client_id"),
