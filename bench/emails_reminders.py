@@ -24,12 +24,10 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import socket
 import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aiosmtpd.controller import Controller  # noqa: E402
 from sqlalchemy import delete, func, insert, select, text, update  # noqa: E402
 
 from bench.clientarea_bench import bench_app, fresh_schema  # noqa: E402
@@ -45,38 +42,10 @@ from core.db import db, get_database, utcnow  # noqa: E402
 from core.emails.models import OutboxEmail  # noqa: E402
 from core.migrations.runner import upgrade  # noqa: E402
 from core.sessions.models import CoachingSession  # noqa: E402
+from core.testing.plugin import MessageIdCounter, local_smtp_server  # noqa: E402
 
 CLIENTS = 200
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/emails_bench"
-
-
-class Counting:
-    """SMTP handler that only counts: by Message-ID and by reminder dedupe (session)."""
-
-    def __init__(self) -> None:
-        self.message_ids: Counter[str] = Counter()
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        content: bytes = envelope.content
-        start = content.find(b"Message-ID: ")
-        message_id = (
-            content[start + 12 : content.find(b"\r\n", start)].decode() if start >= 0 else ""
-        )
-        with self.lock:
-            self.message_ids[message_id] += 1
-        return "250 OK"
-
-    @property
-    def total(self) -> int:
-        with self.lock:
-            return sum(self.message_ids.values())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_app(database_url: str, smtp_port: int, instance: str) -> Any:
@@ -210,7 +179,7 @@ def worker_process(
 
 
 def run_scenario(
-    args: argparse.Namespace, database_url: str, workers: int, port: int, handler: Counting
+    args: argparse.Namespace, database_url: str, workers: int, port: int, handler: MessageIdCounter
 ) -> dict[str, Any]:
     handler.message_ids.clear()
     context = multiprocessing.get_context("spawn")
@@ -241,7 +210,7 @@ def run_scenario(
     }
 
 
-def verify(app: Any, handler: Counting, sessions: int) -> str:
+def verify(app: Any, handler: MessageIdCounter, sessions: int) -> str:
     with app.app_context():
         rows = db.scalar(select(func.count()).select_from(OutboxEmail))
         distinct = db.scalar(select(func.count(func.distinct(OutboxEmail.session_id))))
@@ -258,7 +227,11 @@ def verify(app: Any, handler: Counting, sessions: int) -> str:
 
 
 def run_database(
-    args: argparse.Namespace, database_url: str, workers: list[int], port: int, handler: Counting
+    args: argparse.Namespace,
+    database_url: str,
+    workers: list[int],
+    port: int,
+    handler: MessageIdCounter,
 ) -> list[dict[str, Any]]:
     """Prepare one database, then run each worker count on it."""
     app = make_app(database_url, port, args.instance)
@@ -295,20 +268,15 @@ def main() -> None:
     if args.postgres_url:
         databases.append((args.postgres_url, args.postgres_workers))
 
-    handler = Counting()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    handler = MessageIdCounter()
     load_before = load_average()
-    try:
+    with local_smtp_server(handler) as port:
         rows = [
             row
             for url, workers in databases
             if workers
             for row in run_database(args, url, workers, port, handler)
         ]
-    finally:
-        controller.stop()
 
     print()
     print(f"Reminders for {args.sessions} sessions, local aiosmtpd")

@@ -70,7 +70,7 @@ from core.db import Base, db, get_database  # noqa: E402
 from core.migrations.runner import upgrade  # noqa: E402
 from core.models import import_all_models  # noqa: E402
 from core.testing.plugin import Outbox as Mailbox  # noqa: E402
-from core.testing.plugin import free_port  # noqa: E402
+from core.testing.plugin import free_port, local_smtp_server  # noqa: E402
 
 PASSWORD = "correct horse battery"
 # Still argon2id, at a cost fit for thousands of sign-ins per run (production keeps the default).
@@ -96,14 +96,9 @@ def drop_everything(app: Flask) -> None:
 
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[tuple[str, int, Mailbox]]:
-    from aiosmtpd.controller import Controller
-
     mailbox = Mailbox()
-    port = free_port()  # Controller(port=0) does not work: pick a free port first
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield "127.0.0.1", port, mailbox
-    controller.stop()
+    with local_smtp_server(mailbox) as port:
+        yield "127.0.0.1", port, mailbox
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,3 +89,22 @@ def image_bytes(
     colour = 1 if mode == "1" else (15, 118, 110)
     Image.new(mode, size, colour).save(out, fmt, **params)
     return out.getvalue()
+
+
+#: The Redis database tests may empty (``.ci/run`` gives the PostgreSQL run another one).
+REDIS_URL = os.environ.get("COACHDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def empty_redis() -> Any:
+    """The tests' Redis database, emptied; the test is skipped without Redis, except in CI."""
+    import pytest
+    import redis
+
+    store = redis.Redis.from_url(REDIS_URL)
+    try:
+        store.flushdb()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {REDIS_URL} (optional outside CI; .ci/run starts one)")
+    return store

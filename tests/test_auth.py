@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 
-import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -14,6 +12,7 @@ from core.accounts.passwords import hash_password, password_problem, verify_pass
 from core.accounts.tokens import make_password_token
 from core.db import db
 from tests.conftest import PASSWORD, csrf_token, login, post
+from tests.helpers import REDIS_URL, empty_redis
 
 LANDINGS = {Role.CLIENT: "/accueil-client", Role.COACH: "/accueil-coach", Role.ADMIN: "/admin/"}
 
@@ -186,23 +185,12 @@ def test_pages_speak_the_browsers_language(client) -> None:  # type: ignore[no-u
     assert b'<html lang="en"' in english.data and b"Password" in english.data
 
 
-REDIS_URL = os.environ.get("COACHDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
 def test_rate_limit_counters_are_shared_through_redis(app: Flask, make_user, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Two processes (two apps) on one Redis: attempts on one count on the other."""
-    import redis
-
     from core import create_app
     from core.db import get_database
 
-    store = redis.Redis.from_url(REDIS_URL)
-    try:
-        store.flushdb()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no Redis at {REDIS_URL} (optional outside CI; .ci/run starts one)")
+    store = empty_redis()
     user = make_user(Role.CLIENT)
     overrides = {
         "DATABASE_URL": app.config["DATABASE_URL"],

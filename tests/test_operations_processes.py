@@ -18,22 +18,17 @@ arrives exactly once, and nothing is lost.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import requests
-from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import Engine
 
@@ -42,10 +37,10 @@ from core.db import utcnow
 from core.emails.models import EmailStatus, OutboxEmail
 from core.emails.types import REMINDER
 from core.sessions.models import CoachingSession
-from core.testing.plugin import free_port
+from core.testing.plugin import MessageIdCounter, free_port, local_smtp_server
 from core.worker.smtp import message_id
 from tests.conftest import PASSWORD, SITE, database_url_for
-from tests.helpers import fresh_database_url
+from tests.helpers import REDIS_URL, empty_redis, fresh_database_url
 from tests.test_config import cli_environment, run_cli
 from tests.test_operations_deploy import runnable, unit_commands
 from tests.test_races import Browser, csrf_in
@@ -53,7 +48,6 @@ from tests.test_races import Browser, csrf_in
 REMINDERS = 10_000
 CLIENTS = 100
 LEASE_SECONDS = 10
-REDIS_URL = os.environ.get("COACHDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 pytestmark = pytest.mark.skipif(
     "postgresql" not in database_url_for(Path("unused")),
@@ -61,46 +55,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-class CountingServer:
-    """A local SMTP server that only counts Message-IDs (parsing 10,000 emails would be
-    the slowest part of the test)."""
-
-    def __init__(self) -> None:
-        self.received: Counter[str] = Counter()
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        content: bytes = envelope.content
-        start = content.find(b"Message-ID: ")
-        end = content.find(b"\r\n", start)
-        with self._lock:
-            self.received[content[start + 12 : end].decode() if start >= 0 else ""] += 1
-        return "250 OK"
-
-    def total(self) -> int:
-        with self._lock:
-            return sum(self.received.values())
-
-
 @pytest.fixture
-def counting_smtp() -> Iterator[tuple[int, CountingServer]]:
-    handler = CountingServer()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, handler
-    controller.stop()
+def counting_smtp() -> Iterator[tuple[int, MessageIdCounter]]:
+    handler = MessageIdCounter()
+    with local_smtp_server(handler) as port:
+        yield port, handler
 
 
 @pytest.fixture
 def shared_redis() -> Iterator[str]:
-    store = redis.Redis.from_url(REDIS_URL)
-    try:
-        store.flushdb()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no Redis at {REDIS_URL} (optional outside CI; .ci/run starts one)")
+    store = empty_redis()
     yield REDIS_URL
     store.flushdb()
 
@@ -211,7 +175,7 @@ def sign_in_fails(base: str, email: str, password: str) -> int:
 
 
 def test_two_web_processes_and_two_workers_share_the_work(
-    tmp_path: Path, counting_smtp: tuple[int, CountingServer], shared_redis: str
+    tmp_path: Path, counting_smtp: tuple[int, MessageIdCounter], shared_redis: str
 ) -> None:
     began = time.monotonic()
     smtp_port, smtp = counting_smtp
@@ -335,12 +299,12 @@ def test_two_web_processes_and_two_workers_share_the_work(
         assert unreminded == 0
         ids = {message_id(row): row.id for row in rows}  # type: ignore[arg-type]
         expected = set(ids)
-        assert set(smtp.received) == expected  # nothing lost, nothing unknown
-        twice = {key for key, count in smtp.received.items() if count > 1}
-        assert all(count <= 2 for count in smtp.received.values())
+        assert set(smtp.message_ids) == expected  # nothing lost, nothing unknown
+        twice = {key for key, count in smtp.message_ids.items() if count > 1}
+        assert all(count <= 2 for count in smtp.message_ids.values())
         died_holding = {key for key, row_id in ids.items() if row_id in in_flight}
         assert twice <= died_holding, "sent twice though no worker died holding it"
-        assert smtp.total() == REMINDERS + len(twice)
+        assert smtp.total == REMINDERS + len(twice)
         for name in ("web-a", "web-b", "worker-2"):
             assert "Traceback" not in processes.log(name), processes.log(name)
         assert time.monotonic() - began < 120, "the multi-process test must stay under 2 minutes"
