@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -226,17 +227,24 @@ def _page_to_return_to() -> str:
 
 
 def _register_page_context(app: Flask) -> None:
-    from core.plugins import collect, content_security_policy
-    from core.settings import get_option
+    from core.plugins import collect, content_security_policy, get_host
+    from core.settings import derived, get_option
 
     @app.context_processor
     def _page_context() -> dict[str, Any]:
-        items = []
+        """The menu, assets and site name: once per request, though a page that renders
+        a tab first asks twice (see :func:`core.settings.derived`)."""
         user = current_user if current_user.is_authenticated else None
-        if user is not None:
-            items = sorted(collect("menu_items", user=user), key=lambda i: (i.order, i.key))
-        assets = [a for a in collect("page_assets", user=user) if a.kind in ("css", "js")]
-        return {"menu": items, "site_name": get_option("general.site_name"), "assets": assets}
+
+        def compute() -> dict[str, Any]:
+            items = []
+            if user is not None:
+                items = sorted(collect("menu_items", user=user), key=lambda i: (i.order, i.key))
+            assets = [a for a in collect("page_assets", user=user) if a.kind in ("css", "js")]
+            return {"menu": items, "site_name": get_option("general.site_name"), "assets": assets}
+
+        key = ("page_context", user.id if user else None, get_host().active_names(), get_locale())
+        return derived(key, compute)
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -66,25 +67,43 @@ def test_query_count_does_not_grow_with_sessions(app: Flask, as_role, make_user,
     assert max(many_counts.values()) <= 12, many_counts
 
 
-def test_what_a_client_owes_is_read_through_a_client_index(app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
-    """Not through the payment-status index, which reads every client's pending sessions
-    (SQLite without statistics chose it: 100 ms a query with 100,000 sessions)."""
+#: Indexes that lead with something else than the client: through them SQLite reads every
+#: client's sessions of a status, a payment status or a date range.
+NOT_THE_CLIENTS = re.compile(
+    r"(SCAN coaching_sessions\b(?! USING (COVERING )?INDEX ix_coaching_sessions_client_))"
+    r"|(coaching_sessions USING (COVERING )?INDEX ix_coaching_sessions_(status|payment|start)_)"
+)
+
+
+def test_client_pages_read_sessions_through_the_clients_indexes(
+    app: Flask, as_role, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """Every statement of every tab reads the client's own sessions, never those of all
+    clients of a status (SQLite without statistics chose the status and payment indexes:
+    100 ms for the Payments tab and 1.3 ms a query for My sessions at 100,000 sessions)."""
     if get_database(app).dialect != "sqlite":
         pytest.skip("SQLite's planner without statistics; PostgreSQL plans from its own")
-    from sqlalchemy import select, text
+    browser, client = as_role(Role.CLIENT)
+    seed(app, client, [make_user(Role.COACH)], 30)
+    engine = get_database(app).engine
+    executed: list[tuple[str, Any]] = []
 
-    from core.sessions.models import CoachingSession as S
-    from core.sessions.queries import unpaid_clause
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_a: Any) -> None:
+        executed.append((statement, parameters))
 
-    client = make_user(Role.CLIENT)
-    query = (
-        select(S.id)
-        .where(S.client_id == client.id, unpaid_clause())
-        .order_by(S.starts_at, S.id)
-        .limit(20)
-    )
-    with app.app_context():
-        compiled = query.compile(db.get_bind(), compile_kwargs={"literal_binds": True})
-        plan = " ".join(str(row) for row in db.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
-        db.rollback()
-    assert "USING INDEX ix_coaching_sessions_client_" in plan, plan
+    for key in TABS:
+        executed.clear()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            assert browser.get(f"{AREA}/{key}").status_code == 200, key
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        reads = [(s, p) for s, p in executed if s.lstrip().upper().startswith("SELECT")]
+        assert any("coaching_sessions" in s for s, _p in reads), key
+        with engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            for statement, parameters in reads:
+                plan = " | ".join(
+                    row[-1] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                )
+                assert not NOT_THE_CLIENTS.search(plan), (key, statement, plan)

@@ -22,7 +22,7 @@ from flask_login import current_user
 
 from core.accounts.audit import audit
 from core.accounts.models import Role, User
-from core.settings import define, get_option
+from core.settings import define, derived, get_option
 from hooks import Capability
 
 CAPABILITIES: dict[str, object] = {
@@ -62,13 +62,18 @@ def all_capabilities() -> dict[str, Capability]:
     return cached  # type: ignore[no-any-return]
 
 
-def coach_capabilities() -> set[str]:
+def coach_capabilities() -> frozenset[str]:
     """What coaches may do: the saved choices, and the default of every undecided one."""
-    granted = set(get_option("permissions.coach"))
-    decided = set(get_option("permissions.decided"))
-    return granted | {
-        k for k, c in all_capabilities().items() if k not in decided and c.coach_default
-    }
+
+    def compute() -> frozenset[str]:
+        granted = set(get_option("permissions.coach"))
+        decided = set(get_option("permissions.decided"))
+        return frozenset(
+            granted
+            | {k for k, c in all_capabilities().items() if k not in decided and c.coach_default}
+        )
+
+    return derived("coach_capabilities", compute)
 
 
 def has_capability(user: User, capability: str) -> bool:

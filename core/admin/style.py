@@ -19,7 +19,7 @@ from wtforms.validators import Length, Optional, Regexp
 from core.admin.blueprint import bp
 from core.admin.logos import logo_field, logo_url, replace_logo
 from core.admin.settings import OptionForm, Preview, option_section, strip
-from core.settings import define, get_option
+from core.settings import define, derived, get_option
 
 COLOUR_OPTIONS = {"accent": "style.accent", "text": "style.text", "background": "style.background"}
 #: CSS custom property each colour option sets (see core/static/css/coachdesk.css).
@@ -64,13 +64,16 @@ def style_css() -> Markup:
 
 @bp.app_context_processor
 def _style_context() -> dict[str, Any]:
-    site_logo = logo_url("style.logo")
-    return {
-        "style_css": style_css(),
-        "site_logo_url": site_logo,
-        "login_logo_url": logo_url("style.login_logo") or site_logo,
-        "login_title": get_option("style.login_title"),
-    }
+    def compute() -> dict[str, Any]:
+        site_logo = logo_url("style.logo")
+        return {
+            "style_css": style_css(),
+            "site_logo_url": site_logo,
+            "login_logo_url": logo_url("style.login_logo") or site_logo,
+            "login_title": get_option("style.login_title"),
+        }
+
+    return derived("style_context", compute)
 
 
 # -- the Style settings tab ---------------------------------------------------------

@@ -53,6 +53,8 @@ class Payment(Base):
         CheckConstraint("length(currency) = 3", name="currency_code"),
         # One provider payment may cover several sessions: one row per session.
         UniqueConstraint("provider", "provider_reference", "session_id"),
+        # A coach's revenue sums the payments of all their sessions: read from the index.
+        Index("ix_payments_session_currency_paid", "session_id", "currency", "paid_at", "amount"),
         # The few flagged payments, latest first (the admin dashboard's alerts).
         Index(
             "ix_payments_attention",

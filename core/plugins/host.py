@@ -19,9 +19,10 @@ import logging
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from importlib.metadata import entry_points
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import pluggy
 from flask import Flask, current_app, g, has_app_context
@@ -117,6 +118,16 @@ class Owned:
     value: Any
 
 
+class StoredState(NamedTuple):
+    """An add-on's row of ``addon_states``, as :meth:`PluginHost.stored_states` reads it."""
+
+    name: str
+    active: bool
+    changed_at: datetime
+    last_error: str | None
+    last_error_at: datetime | None
+
+
 class PluginHost:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager(hooks.PROJECT)
@@ -208,12 +219,15 @@ class PluginHost:
         return guarded
 
     # Activation state --------------------------------------------------------
-    def stored_states(self) -> dict[str, AddonState]:
-        cached: dict[str, AddonState] | None = g.get("_addon_states") if has_app_context() else None
+    def stored_states(self) -> dict[str, StoredState]:
+        """What the database says of each add-on (once per app context): read on every
+        request, so as plain rows, not objects of the session."""
+        cached: dict[str, StoredState] | None = (
+            g.get("_addon_states") if has_app_context() else None
+        )
         if cached is None:
-            cached = {s.name: s for s in db.scalars(select(AddonState))}
-            for state in cached.values():
-                db.expunge(state)
+            rows = db.execute(select(*(getattr(AddonState, f) for f in StoredState._fields)))
+            cached = {row.name: StoredState(*row) for row in rows}
             if has_app_context():
                 g._addon_states = cached
         return cached

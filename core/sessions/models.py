@@ -86,6 +86,9 @@ class CoachingSession(Base):
             "starts_at",
             "id",
         ),
+        # A client's sessions of some statuses (upcoming, cancelled ahead, the cards), for
+        # the same reason: not every client's sessions of that status (migration 0011).
+        Index("ix_coaching_sessions_client_status_start", "client_id", "status", "starts_at", "id"),
         Index("ix_coaching_sessions_start_status", "starts_at", "status"),
         # Which clients a coach reaches: one index probe per client (access.py).
         Index("ix_coaching_sessions_coach_client", "coach_id", "client_id"),

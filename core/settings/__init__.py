@@ -7,7 +7,8 @@ for the rest of it.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from flask import g, has_app_context
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from core.settings.models import SiteOption
 
 _DEFAULTS: dict[str, Any] = {}
 _OWNERS: dict[str, str] = {}
+T = TypeVar("T")
 
 
 def define(key: str, default: Any, owner: str = "core") -> None:
@@ -38,10 +40,26 @@ def defaults() -> dict[str, Any]:
 def _stored() -> dict[str, Any]:
     cached: dict[str, Any] | None = g.get("_site_options") if has_app_context() else None
     if cached is None:
-        cached = {o.key: o.value for o in db.scalars(select(SiteOption))}
+        # Columns, not objects: read on every request, it needs no identity map.
+        cached = {k: v for k, v in db.execute(select(SiteOption.key, SiteOption.value))}
         if has_app_context():
             g._site_options = cached
     return cached
+
+
+def derived(key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, once per request while the options stay as they are.
+
+    For what shared code works out from options on every page (coach capabilities, the
+    menu, the style): asked several times a request, it is computed once; a
+    :func:`set_option` in the same request drops it, so nothing stale is shown.
+    """
+    if not has_app_context():
+        return compute()
+    memo: dict[Hashable, Any] = g.setdefault("_option_derived", {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]  # type: ignore[no-any-return]
 
 
 def get_option(key: str) -> Any:
@@ -59,6 +77,8 @@ def set_option(key: str, value: Any) -> None:
     option.value = value
     db.add(option)
     _stored()[key] = value
+    if has_app_context():
+        g.pop("_option_derived", None)
 
 
 # Options of the core that several areas read. Areas define their own next to their code.

@@ -148,13 +148,27 @@ class RequestTemplate(Template):
 def asset_url(filename: str) -> str:
     """URL of a static file: the active theme's copy if it has one, else the core's."""
     theme = active_theme()
-    if theme is not None and (theme.static / filename).is_file():
+    if theme is not None and _theme_has(theme, filename):
         return url_for("theme_static", theme=theme.name, filename=filename)
     return url_for("static", filename=filename)
 
 
+def _theme_has(theme: Theme, filename: str) -> bool:
+    """Whether the theme ships ``filename``: looked up once per process (every page asks
+    for the same few files), or every time while templates reload (a theme author's
+    new file shows at once), as templates and email templates do."""
+    if current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD"):
+        return (theme.static / filename).is_file()
+    known: dict[tuple[Path, str], bool] = current_app.extensions["coachdesk.theme_files"]
+    key = (theme.static, filename)
+    if key not in known:
+        known[key] = (theme.static / filename).is_file()
+    return known[key]
+
+
 def init_app(app: Flask) -> None:
     app.extensions["coachdesk.themes"] = discover_themes(app.config.get("THEMES_PATH"))
+    app.extensions["coachdesk.theme_files"] = {}
 
     @app.route("/theme/<theme>/<path:filename>", endpoint="theme_static")
     def theme_static(theme: str, filename: str) -> Response:
