@@ -314,3 +314,28 @@ def test_coach_without_create_clients_cannot_add_a_client(
     assert post(app, admin, "/admin/settings/permissions", boxes).status_code == 302
     assert coach.get("/mes-clients/new").status_code == 403
     assert coach.get("/mes-clients").status_code == 200
+
+
+def test_what_pages_derive_from_options_is_worked_out_once_and_follows_a_change(
+    app: Flask,
+) -> None:
+    """Coach capabilities, the menu and the site name are computed once per request (a
+    page asks for them several times) and a change saved in that request shows at once."""
+    from core.accounts.permissions import CAPABILITIES, coach_capabilities
+    from core.db import db
+    from core.settings import set_option
+
+    with app.test_request_context():
+        granted = coach_capabilities()
+        assert granted and coach_capabilities() is granted
+        context: dict[str, Any] = {}
+        app.update_template_context(context)
+        assert context["site_name"] == "Coachdesk"
+        set_option("permissions.decided", sorted(CAPABILITIES))
+        set_option("permissions.coach", ["view_clients"])
+        set_option("general.site_name", "Studio Forme")
+        assert coach_capabilities() == {"view_clients"}
+        after: dict[str, Any] = {}
+        app.update_template_context(after)
+        assert after["site_name"] == "Studio Forme"
+        db.rollback()
