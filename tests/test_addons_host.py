@@ -236,6 +236,45 @@ def test_theme_overrides_addon_which_overrides_core(
         get_database(other).engine.dispose()
 
 
+@pytest.mark.parametrize("reload", [True, False])
+def test_edited_theme_files_show_while_templates_reload(
+    app: Flask, tmp_path: Path, reload: bool
+) -> None:
+    """In debug (templates reloading) an edited theme template or a new theme file shows
+    at the next request; on a deployed site both are read once (no disk check a page)."""
+    theme = tmp_path / "themes" / "plain"
+    (theme / "templates" / "errors").mkdir(parents=True)
+    (theme / "static" / "css").mkdir(parents=True)
+    page = theme / "templates" / "errors" / "error.html"
+    page.write_text("First {{ code }} <link href=\"{{ asset_url('css/theme.css') }}\">")
+    other = create_app(
+        {
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "THEMES_PATH": tmp_path / "themes",
+            "TEMPLATES_AUTO_RELOAD": reload,
+        },
+        instance_path=str(tmp_path),
+    )
+    try:
+        with other.app_context():
+            from core.settings import set_option
+
+            set_option("theme.active", "plain")
+            db.commit()
+        client = other.test_client()
+        first = client.get("/no-such-page").get_data(as_text=True)
+        assert first.startswith("First 404") and "/static/css/theme.css" in first
+        page.write_text("Edited {{ code }} <link href=\"{{ asset_url('css/theme.css') }}\">")
+        os.utime(page, (page.stat().st_mtime + 5,) * 2)
+        (theme / "static" / "css" / "theme.css").write_text(":root{}")
+        then = client.get("/no-such-page").get_data(as_text=True)
+        assert then.startswith("Edited 404" if reload else "First 404")
+        assert ("/theme/plain/css/theme.css" in then) is reload
+    finally:
+        get_database(other).engine.dispose()
+
+
 def test_cli_activates_and_runs_addon_commands(tmp_path: Path) -> None:
     env = {"PYTHONPATH": os.pathsep.join([str(SITE), str(TESTS.parent)])}
     assert run_cli(tmp_path, "db", "upgrade", env=env).returncode == 0

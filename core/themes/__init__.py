@@ -70,6 +70,11 @@ def active_theme() -> Theme | None:
     return available.get(get_option("theme.active")) or available.get("default")
 
 
+def templates_reload(app: Flask) -> bool:
+    """Whether edited template and theme files show without a restart (as in Flask)."""
+    return bool(app.debug or app.config.get("TEMPLATES_AUTO_RELOAD"))
+
+
 class ThemeLoader(BaseLoader):
     """Jinja loader that resolves each template through theme → add-ons → core."""
 
@@ -105,13 +110,16 @@ class ThemeLoader(BaseLoader):
                 mtime = os.path.getmtime(filename)
 
                 def uptodate(filename: str = filename, mtime: float = mtime) -> bool:
-                    # Stale when the file changed, or when the theme/add-ons now resolve elsewhere.
+                    # Stale when the theme/add-ons now resolve elsewhere, or, while templates
+                    # reload (debug), when the file changed: a deployed site's files do not.
+                    if self.search_path() != search_path:
+                        return False
+                    if not templates_reload(self.app):
+                        return True
                     try:
-                        if os.path.getmtime(filename) != mtime:
-                            return False
+                        return os.path.getmtime(filename) == mtime
                     except OSError:
                         return False
-                    return self.search_path() == search_path
 
                 return source, filename, uptodate
         raise TemplateNotFound(template)
@@ -157,7 +165,7 @@ def _theme_has(theme: Theme, filename: str) -> bool:
     """Whether the theme ships ``filename``: looked up once per process (every page asks
     for the same few files), or every time while templates reload (a theme author's
     new file shows at once), as templates and email templates do."""
-    if current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD"):
+    if templates_reload(current_app):
         return (theme.static / filename).is_file()
     known: dict[tuple[Path, str], bool] = current_app.extensions["coachdesk.theme_files"]
     key = (theme.static, filename)
