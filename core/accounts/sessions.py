@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.accounts.audit import audit
@@ -71,15 +71,19 @@ def end_other_sessions(user: User, keep: str | None = None) -> None:
     db.execute(query)
 
 
+#: Built once: the statement every signed-in request runs (building it is a third of its cost).
+_SIGNED_IN = (
+    select(User, UserSession.last_seen_at)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.id == bindparam("digest"))
+)
+
+
 def load_user(secret: str) -> User | None:
     """Flask-Login's user loader: the active user of a live login session, else None."""
     if not secret:
         return None
-    found = db.execute(
-        select(User, UserSession.last_seen_at)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.id == _digest(secret))
-    ).first()
+    found = db.execute(_SIGNED_IN, {"digest": _digest(secret)}).first()
     if found is None:
         return None
     user, last_seen = found

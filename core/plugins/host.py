@@ -128,6 +128,10 @@ class StoredState(NamedTuple):
     last_error_at: datetime | None
 
 
+#: Built once: every request reads it.
+_STORED_STATES = select(*(getattr(AddonState, f) for f in StoredState._fields))
+
+
 class PluginHost:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager(hooks.PROJECT)
@@ -226,7 +230,7 @@ class PluginHost:
             g.get("_addon_states") if has_app_context() else None
         )
         if cached is None:
-            rows = db.execute(select(*(getattr(AddonState, f) for f in StoredState._fields)))
+            rows = db.execute(_STORED_STATES)
             cached = {row.name: StoredState(*row) for row in rows}
             if has_app_context():
                 g._addon_states = cached

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from core.db import db
 from core.settings.models import SiteOption
 
+_ALL_OPTIONS = select(SiteOption.key, SiteOption.value)  # built once: every request reads it
 _DEFAULTS: dict[str, Any] = {}
 _OWNERS: dict[str, str] = {}
 T = TypeVar("T")
@@ -41,7 +42,7 @@ def _stored() -> dict[str, Any]:
     cached: dict[str, Any] | None = g.get("_site_options") if has_app_context() else None
     if cached is None:
         # Columns, not objects: read on every request, it needs no identity map.
-        cached = {k: v for k, v in db.execute(select(SiteOption.key, SiteOption.value))}
+        cached = {k: v for k, v in db.execute(_ALL_OPTIONS)}
         if has_app_context():
             g._site_options = cached
     return cached
