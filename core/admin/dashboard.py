@@ -9,7 +9,7 @@ from flask import redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_timedelta, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from core.accounts.access import admin_required
 from core.accounts.models import Role, User
@@ -68,29 +68,36 @@ class DayFigures:
         return last is None or now - last > WORKER_STALE_AFTER
 
 
+_START, _END = bindparam("start"), bindparam("end")
+_DAY = (CoachingSession.starts_at >= _START) & (CoachingSession.starts_at < _END)
+_HELD = CoachingSession.status.not_in(NOT_HELD)
+# Built once, run with the day's bounds: building a statement costs more than running it.
+_SESSIONS_OF_DAY = select(func.count(CoachingSession.id)).where(_DAY, _HELD)
+_PENDING_OF_DAY = (
+    select(CoachingSession.currency, func.sum(CoachingSession.price_amount))
+    .where(_DAY, _HELD, CoachingSession.payment_status == PaymentStatus.PENDING.value)
+    .where(CoachingSession.price_amount > 0)
+    .group_by(CoachingSession.currency)
+    .order_by(CoachingSession.currency)
+)
+_REFUNDED_OF_DAY = (
+    select(Refund.currency, func.sum(Refund.amount))
+    .where(Refund.refunded_at >= _START, Refund.refunded_at < _END)
+    .group_by(Refund.currency)
+    .order_by(Refund.currency)
+)
+
+
 def day_figures(day: date, now: datetime) -> DayFigures:
     """Figures for ``day`` in the site's time zone: a handful of aggregate queries."""
-    start, end = site_midnight(day), site_midnight(day + timedelta(days=1))
-    today = (CoachingSession.starts_at >= start) & (CoachingSession.starts_at < end)
-    held = CoachingSession.status.not_in(NOT_HELD)
-    sessions = db.scalar(select(func.count(CoachingSession.id)).where(today, held)) or 0
-    pending_rows = db.execute(
-        select(CoachingSession.currency, func.sum(CoachingSession.price_amount))
-        .where(today, held, CoachingSession.payment_status == PaymentStatus.PENDING.value)
-        .where(CoachingSession.price_amount > 0)
-        .group_by(CoachingSession.currency)
-        .order_by(CoachingSession.currency)
-    ).all()
+    bounds = {"start": site_midnight(day), "end": site_midnight(day + timedelta(days=1))}
+    sessions = db.scalar(_SESSIONS_OF_DAY, bounds) or 0
+    pending_rows = db.execute(_PENDING_OF_DAY, bounds).all()
     outbox = outbox_figures(now)
     awaiting, awaiting_capped = capped_count(
         select(CoachingSession.id).where(awaiting_confirmation(now)), ALERT_COUNT_CAP
     )
-    refunded_rows = db.execute(
-        select(Refund.currency, func.sum(Refund.amount))
-        .where(Refund.refunded_at >= start, Refund.refunded_at < end)
-        .group_by(Refund.currency)
-        .order_by(Refund.currency)
-    ).all()
+    refunded_rows = db.execute(_REFUNDED_OF_DAY, bounds).all()
     return DayFigures(
         day=day,
         sessions=sessions,

@@ -6,13 +6,14 @@ name or an error text that could carry the database's password.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, bindparam, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import db, utcnow
@@ -52,21 +53,30 @@ class OutboxFigures:
     oldest_due: datetime | None  # when the longest-waiting due email became due
 
 
-def outbox_figures(now: datetime) -> OutboxFigures:
+@functools.cache
+def _outbox_statements() -> tuple[Select[Any], Select[Any]]:
+    """Built once (the admin dashboard asks on every visit): counts by status, and the
+    oldest email due (``now`` bound at each run)."""
     from core.emails.models import EmailStatus, OutboxEmail
 
-    counts = dict(
-        db.execute(
-            select(OutboxEmail.status, func.count(OutboxEmail.id))
-            .where(OutboxEmail.status.in_([EmailStatus.PENDING.value, EmailStatus.DEAD.value]))
-            .group_by(OutboxEmail.status)
-        ).all()
+    counts = (
+        select(OutboxEmail.status, func.count(OutboxEmail.id))
+        .where(OutboxEmail.status.in_([EmailStatus.PENDING.value, EmailStatus.DEAD.value]))
+        .group_by(OutboxEmail.status)
     )
-    oldest = db.scalar(
-        select(func.min(OutboxEmail.next_attempt_at)).where(
-            OutboxEmail.status == EmailStatus.PENDING.value, OutboxEmail.next_attempt_at <= now
-        )
+    oldest = select(func.min(OutboxEmail.next_attempt_at)).where(
+        OutboxEmail.status == EmailStatus.PENDING.value,
+        OutboxEmail.next_attempt_at <= bindparam("now"),
     )
+    return counts, oldest
+
+
+def outbox_figures(now: datetime) -> OutboxFigures:
+    from core.emails.models import EmailStatus
+
+    counts_of, oldest_of = _outbox_statements()
+    counts = dict(db.execute(counts_of).all())
+    oldest = db.scalar(oldest_of, {"now": now})
     return OutboxFigures(
         counts.get(EmailStatus.PENDING.value, 0), counts.get(EmailStatus.DEAD.value, 0), oldest
     )
