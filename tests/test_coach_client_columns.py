@@ -48,7 +48,7 @@ def shared(
         add_session(app, coach_b.id, alice.id, starts_at=soon + timedelta(days=days))
     add_session(app, coach_a.id, carl.id, starts_at=soon + timedelta(days=5), status="cancelled")
     admin_browser, _admin = as_role("admin")
-    return {"a": browser_a, "b": browser_b, "admin": admin_browser}
+    return {"a": browser_a, "b": browser_b, "admin": admin_browser, "alice": alice, "carl": carl}
 
 
 def test_each_sort_shows_the_viewers_own_next_session_and_count(shared: dict[str, Any]) -> None:
@@ -75,6 +75,20 @@ def test_the_next_sort_puts_clients_without_an_upcoming_session_last(
     assert html.index("Adams Alice") < html.index("Cole Carl")
 
 
+def test_the_profile_header_shows_the_viewers_own_next_session(shared: dict[str, Any]) -> None:
+    def header(browser: Any, client: Any) -> str:
+        html = browser.get(f"/customer/{client.id}").get_data(as_text=True)
+        return html.split('<ul class="session-meta">', 1)[1].split("</ul>", 1)[0]
+
+    listed = rows(shared["a"].get("/mes-clients").get_data(as_text=True))
+    assert f"Next session: {listed['Adams Alice'][0]}" in header(shared["a"], shared["alice"])
+    assert "No upcoming session" in header(shared["a"], shared["carl"])
+    by_b = rows(shared["b"].get("/mes-clients").get_data(as_text=True))["Adams Alice"][0]
+    assert by_b != listed["Adams Alice"][0]
+    assert f"Next session: {by_b}" in header(shared["b"], shared["alice"])
+    assert shared["b"].get(f"/customer/{shared['carl'].id}").status_code == 404
+
+
 #: The (coach, start) index: through it SQLite read every upcoming session of the coach for
 #: each client (2,500 rows at 100,000 sessions), and did so for every client before sorting.
 COACH_INDEX = re.compile(
@@ -82,7 +96,9 @@ COACH_INDEX = re.compile(
 )
 
 
-def test_client_columns_read_the_clients_own_sessions(app: Flask, shared: dict[str, Any]) -> None:
+def test_client_columns_and_header_read_the_clients_own_sessions(
+    app: Flask, shared: dict[str, Any]
+) -> None:
     if get_database(app).dialect != "sqlite":
         pytest.skip("SQLite's planner without statistics; PostgreSQL plans from its own")
     engine = get_database(app).engine
@@ -95,6 +111,8 @@ def test_client_columns_read_the_clients_own_sessions(app: Flask, shared: dict[s
     try:
         for sort in SORTS:
             assert shared["a"].get(f"/mes-clients?sort={sort}").status_code == 200
+        for client in (shared["alice"], shared["carl"]):  # the header's next session
+            assert shared["a"].get(f"/customer/{client.id}/contact").status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", record)
     with engine.connect() as connection:

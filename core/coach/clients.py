@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
 from wtforms.fields.choices import SelectChoice
 
 from core.accounts.access import staff_required
@@ -49,19 +49,19 @@ def client_scope(viewer: User) -> Any:
     return coach_scope(viewer)
 
 
-def _next_session_column() -> Any:
-    """The client's first upcoming open session in the viewer's scope."""
-    return (
-        select(func.min(CoachingSession.starts_at))
-        .where(
-            CoachingSession.client_id == User.id,
-            client_scope(current_user),
-            CoachingSession.starts_at >= utcnow(),
-            CoachingSession.status.in_(OPEN_STATUSES),
-        )
-        .correlate(User)
-        .scalar_subquery()
+def next_start(client_id: Any) -> Select[tuple[Any]]:
+    """When the client's next open session in the viewer's scope starts (``client_id``: an
+    id, or ``User.id`` in a subquery per client)."""
+    return select(func.min(CoachingSession.starts_at)).where(
+        CoachingSession.client_id == client_id,
+        client_scope(current_user),
+        CoachingSession.starts_at >= utcnow(),
+        CoachingSession.status.in_(OPEN_STATUSES),
     )
+
+
+def _next_session_column() -> Any:
+    return next_start(User.id).correlate(User).scalar_subquery()
 
 
 def _session_count_column() -> Any:
