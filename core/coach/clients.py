@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ColumnElement, and_, func, null, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
 from wtforms.fields.choices import SelectChoice
 
 from core.accounts.access import staff_required
@@ -24,6 +24,13 @@ from core.db import db, utcnow
 from core.sessions.models import OPEN_STATUSES, CoachingSession
 
 PER_PAGE = 25
+#: The sorts on the client's own columns: the page is chosen before its session columns are
+#: read (for 25 clients, not for every client the viewer reaches).
+ORDERS: dict[str, list[Any]] = {
+    "name": [User.last_name, User.first_name, User.id],
+    "-name": [User.last_name.desc(), User.first_name.desc(), User.id.desc()],
+    "recent": [User.created_at.desc(), User.id.desc()],
+}
 SORTS: dict[str, Any] = {
     "name": _l("Name (A–Z)"),
     "-name": _l("Name (Z–A)"),
@@ -32,18 +39,29 @@ SORTS: dict[str, Any] = {
 }
 
 
-def _next_session_column() -> Any:
-    return (
-        select(func.min(CoachingSession.starts_at))
-        .where(
-            CoachingSession.client_id == User.id,
-            coach_scope(current_user),
-            CoachingSession.starts_at >= utcnow(),
-            CoachingSession.status.in_(OPEN_STATUSES),
-        )
-        .correlate(User)
-        .scalar_subquery()
+def client_scope(viewer: User) -> Any:
+    """:func:`coach_scope` for statements on one client's sessions: a coach's id is compared
+    as ``coach_id + 0``, which no index serves, so that SQLite (without statistics) reads the
+    client's own sessions; through the (coach, start) index it read every upcoming session
+    of the coach, 2,500 rows (3.5 ms) for a client without one."""
+    if viewer.role == Role.COACH:
+        return CoachingSession.coach_id + literal_column("0") == viewer.id
+    return coach_scope(viewer)
+
+
+def next_start(client_id: Any) -> Select[tuple[Any]]:
+    """When the client's next open session in the viewer's scope starts (``client_id``: an
+    id, or ``User.id`` in a subquery per client)."""
+    return select(func.min(CoachingSession.starts_at)).where(
+        CoachingSession.client_id == client_id,
+        client_scope(current_user),
+        CoachingSession.starts_at >= utcnow(),
+        CoachingSession.status.in_(OPEN_STATUSES),
     )
+
+
+def _next_session_column() -> Any:
+    return next_start(User.id).correlate(User).scalar_subquery()
 
 
 def _session_count_column() -> Any:
@@ -53,6 +71,22 @@ def _session_count_column() -> Any:
         .correlate(User)
         .scalar_subquery()
     )
+
+
+def with_session_columns(clients: list[User], sees_sessions: bool) -> list[tuple[Any, ...]]:
+    """(client, next session, session count) for each client of a page, in one query for
+    the page (None, None without ``view_sessions``)."""
+    if not sees_sessions or not clients:
+        return [(client, None, None) for client in clients]
+    columns = {
+        client_id: (next_session, count)
+        for client_id, next_session, count in db.execute(
+            select(User.id, _next_session_column(), _session_count_column()).where(
+                User.id.in_([client.id for client in clients])
+            )
+        )
+    }
+    return [(client, *columns[client.id]) for client in clients]
 
 
 def search_clause(text: str) -> ColumnElement[bool]:
@@ -83,23 +117,22 @@ def clients() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()[:100]
     sort = request.args.get("sort", "name")
     sort = sort if sort in sorts else "name"
-    if sees_sessions:
-        next_session = _next_session_column().label("next_session")
-        count = _session_count_column().label("sessions")
-    else:
-        next_session, count = null().label("next_session"), null().label("sessions")
     rows = clients_query(current_user)
     if q:
         rows = rows.where(search_clause(q))
-    query = rows.add_columns(next_session, count)
-    order = {
-        "name": [User.last_name, User.first_name, User.id],
-        "-name": [User.last_name.desc(), User.first_name.desc(), User.id.desc()],
+    if sort == "next":
         # NULLS LAST, not "IS NULL" then the value: the subquery runs once per client.
-        "next": [next_session.asc().nulls_last(), User.id],
-        "recent": [User.created_at.desc(), User.id.desc()],
-    }[sort]
-    page = paginate(query.order_by(*order), page_arg(), PER_PAGE, scalars=False)
+        next_session = _next_session_column().label("next_session")
+        query = rows.add_columns(next_session, _session_count_column().label("sessions"))
+        page = paginate(
+            query.order_by(next_session.asc().nulls_last(), User.id),
+            page_arg(),
+            PER_PAGE,
+            scalars=False,
+        )
+    else:
+        page = paginate(rows.order_by(*ORDERS[sort]), page_arg(), PER_PAGE)
+        page.items = with_session_columns(page.items, sees_sessions)
     return render_template(
         "coach/clients.html",
         page=page,

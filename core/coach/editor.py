@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 from wtforms.fields.choices import SelectChoice
@@ -69,13 +69,14 @@ def edit_session(session_id: int) -> ResponseReturnValue:
 
 
 def load_session(session_id: int) -> CoachingSession:
-    """The session with what the editor shows (links, documents, client); 404 if unreachable."""
+    """The session with what the editor shows (links, documents, client); 404 if unreachable.
+    The client comes in the session's own statement."""
     return get_session_or_404(
         current_user,
         session_id,
         selectinload(CoachingSession.links),
         selectinload(CoachingSession.documents),
-        selectinload(CoachingSession.client),
+        joinedload(CoachingSession.client),
     )
 
 

@@ -64,6 +64,7 @@ class PaymentMixin:
         _l("Payment"),
         choices=_choices(PAYMENT_STATUSES, PAYMENT_LABELS),
         validators=[InputRequired()],
+        widget=LongSelect(),
     )
     payment_method = SelectField(
         _l("Paid by"),
@@ -71,6 +72,7 @@ class PaymentMixin:
         validators=[InputRequired()],
         default="transfer",
         description=_l("Used when you mark the session paid."),
+        widget=LongSelect(),
     )
     paid_on = DateField(_l("Paid on"), validators=[Optional(), supported_date])
 
@@ -82,7 +84,7 @@ class SessionForm(PaymentMixin, FlaskForm):
     client_id = SelectField(
         _l("Client"), coerce=_optional_int, validate_choice=True, widget=LongSelect()
     )
-    coach_id = SelectField(_l("Coach"), coerce=int)
+    coach_id = SelectField(_l("Coach"), coerce=int, widget=LongSelect())
     day = DateField(_l("Date"), validators=[InputRequired(), supported_date])
     start = TimeField(_l("Time"), validators=[InputRequired()])
     duration_minutes = IntegerField(
@@ -117,6 +119,7 @@ class SessionForm(PaymentMixin, FlaskForm):
         _l("Status"),
         choices=_choices(SESSION_STATUSES, STATUS_LABELS),
         validators=[InputRequired()],
+        widget=LongSelect(),
     )
     notes = TextAreaField(
         _l("Private notes"), description=_l("Only you and administrators see these notes.")

@@ -26,6 +26,7 @@ from core.accounts.permissions import capability_required, has_capability, requi
 from core.accounts.service import AccountError, set_account_active
 from core.charts import donut_chart
 from core.coach.blueprint import back, bp
+from core.coach.clients import next_start
 from core.coach.forms import PAYMENT_LABELS, ClientForm, NotesForm
 from core.coach.home import open_session_redirect
 from core.coach.queries import coach_scope, page_arg, paginate, sessions_query
@@ -82,13 +83,10 @@ def client_sessions(client: User) -> Any:
     return sessions_query(current_user).where(CoachingSession.client_id == client.id)
 
 
-def next_session(client: User) -> CoachingSession | None:
-    return db.scalars(
-        client_sessions(client)
-        .where(CoachingSession.starts_at >= utcnow(), CoachingSession.status.in_(OPEN_STATUSES))
-        .order_by(CoachingSession.starts_at)
-        .limit(1)
-    ).first()
+def next_session(client: User) -> datetime | None:
+    """When the client's next session starts (the page header): that alone, read through
+    the client's index."""
+    return db.scalar(next_start(client.id))
 
 
 def here() -> str:
