@@ -138,6 +138,36 @@ def test_statistics_tab_counts_this_month_and_charts_revenue(
     assert len(chart.findall(".//{*}g[@class='bar']")) == 12 * 3  # drawn at three widths
 
 
+def test_statistics_revenue_is_net_of_refunds_in_the_month_given_back(
+    app: Flask, desk: tuple[Any, Any, Any], make_user: Callable[..., Any]
+) -> None:
+    """A refund counts in its own month; another coach's refunds never count."""
+    from datetime import UTC, datetime, time
+
+    from core.coach.queries import add_months
+    from core.payments.service import record_payment, record_refund
+
+    browser, coach, client = desk
+    other = make_user("coach")
+    now = utcnow()
+    earlier = datetime.combine(add_months(now.date(), -2).replace(day=15), time(12), UTC)
+    paid_earlier = add_session(app, coach.id, client.id, starts_at=earlier, status="completed")
+    paid_now = add_session(app, coach.id, client.id, starts_at=now, status="completed")
+    others = add_session(app, other.id, client.id, starts_at=now, status="completed")
+    with app.app_context():
+        for sid, paid_at in ((paid_earlier, earlier), (paid_now, now), (others, now)):
+            record_payment(db.get(CoachingSession, sid), method="cash", paid_at=paid_at)  # type: ignore[arg-type]
+        payments = {p.session_id: p for p in db.scalars(select(Payment))}
+        record_refund(payments[paid_earlier], amount=2000, refunded_at=now)
+        record_refund(payments[others], amount=6000, refunded_at=now)
+        db.commit()
+    text = browser.get("/accueil-coach?tab=statistics").get_data(as_text=True)
+    figures = re.findall(r'class="stat-value[^"]*">([^<]+)<', text)
+    assert figures[3] == "€100.00"  # 60 + 60 - 20
+    rows = chart_rows(charts(text)[0])
+    assert [row[1] for row in rows[-3:]] == ["€60.00", "€0.00", "€40.00"]
+
+
 def test_calendar_month_and_week_colour_sessions_and_offer_new_ones(
     app: Flask, desk: tuple[Any, Any, Any]
 ) -> None:
