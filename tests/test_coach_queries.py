@@ -75,16 +75,10 @@ def test_profile_query_count_does_not_grow(
     assert counts() == small
 
 
-def test_statistics_find_refunds_from_the_refunds_table(
-    app: Flask, as_role: Callable[..., Any], make_user: Callable[..., Any]
-) -> None:
-    """The revenue statement reads the coach's sessions once (for their payments); refunds
-    are few and are read from their table. SQLite without statistics joined them from the
-    coach's sessions too: every payment of every session read twice (6 ms at 10,000)."""
+def plans(app: Flask, browser: Any, url: str, part: str) -> list[list[str]]:
+    """SQLite's plan of each statement of the page that contains ``part``."""
     if get_database(app).dialect != "sqlite":
         pytest.skip("SQLite's planner without statistics; PostgreSQL plans from its own")
-    browser, coach = as_role("coach")
-    add_clients_with_sessions(app, make_user, coach.id, clients=2, per_client=2)
     engine = get_database(app).engine
     executed: list[tuple[str, Any]] = []
 
@@ -93,12 +87,45 @@ def test_statistics_find_refunds_from_the_refunds_table(
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        assert browser.get("/accueil-coach?tab=statistics").status_code == 200
+        assert browser.get(url).status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    (revenue,) = [(s, p) for s, p in executed if "refunds" in s]
     with engine.connect() as connection:
         raw = connection.connection.driver_connection
-        plan = [row[-1] for row in raw.execute(f"EXPLAIN QUERY PLAN {revenue[0]}", revenue[1])]
+        return [
+            [row[-1] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+            for statement, parameters in executed
+            if part in statement
+        ]
+
+
+def test_statistics_find_refunds_from_the_refunds_table(
+    app: Flask, as_role: Callable[..., Any], make_user: Callable[..., Any]
+) -> None:
+    """The revenue statement reads the coach's sessions once (for their payments); refunds
+    are few and are read from their table. SQLite without statistics joined them from the
+    coach's sessions too: every payment of every session read twice (6 ms at 10,000)."""
+    browser, coach = as_role("coach")
+    add_clients_with_sessions(app, make_user, coach.id, clients=2, per_client=2)
+    (plan,) = plans(app, browser, "/accueil-coach?tab=statistics", "refunds")
     assert sum("(coach_id=?)" in step for step in plan) == 1, plan
     assert "SCAN refunds" in plan, plan
+
+
+@pytest.mark.parametrize("role", ["coach", "admin"])
+def test_calendar_numbers_sessions_from_an_index(
+    app: Flask, as_role: Callable[..., Any], make_user: Callable[..., Any], role: str
+) -> None:
+    """The calendar numbers each day's sessions reading their start and id from an index
+    only; the other columns are read for the few it shows (a month has hundreds)."""
+    browser, user = as_role(role)
+    add_clients_with_sessions(app, make_user, user.id, clients=2, per_client=2)
+    for url in ("/calendrier-seances", "/calendrier-seances?view=week"):
+        (plan,) = plans(app, browser, url, "row_number")
+        reads = [
+            step
+            for step in plan
+            if step.startswith(("SCAN", "SEARCH")) and "coaching_sessions" in step
+        ]
+        assert reads[0].startswith("SEARCH coaching_sessions USING COVERING INDEX"), plan
+        assert reads[1] == "SEARCH coaching_sessions USING INTEGER PRIMARY KEY (rowid=?)", plan
