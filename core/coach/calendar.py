@@ -5,6 +5,7 @@ On a phone the same markup reads as an agenda (days as a list, CSS only).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -95,6 +96,7 @@ def calendar() -> ResponseReturnValue:
     limit = MONTH_CELL_LIMIT if view == "month" else WEEK_CELL_LIMIT
     by_day = entries_by_day(start, end, limit)
     days = days_between(start, end)
+    here = request.full_path.rstrip("?")
     return render_template(
         "coach/calendar.html",
         view=view,
@@ -109,8 +111,33 @@ def calendar() -> ResponseReturnValue:
         next_url=url_for("coach.calendar", view=view, date=next_date.isoformat()),
         today_url=url_for("coach.calendar", view=view),
         can_edit=has_capability(current_user, "edit_sessions"),
-        here=request.full_path.rstrip("?"),
+        here=here,
+        new_session_url=day_url("coach.new_session", date=DAY, next=here),
+        week_url=day_url("coach.calendar", view="week", date=DAY),
     )
+
+
+#: Stands in for the day in the values of :func:`day_url`.
+DAY = date(1901, 2, 3).isoformat()
+
+
+def day_url(endpoint: str, **values: Any) -> Callable[[date], str]:
+    """``lambda day: url_for(endpoint, **values)`` with the value :data:`DAY` replaced by
+    the day, and ``url_for`` run once: a month shows 42 days, and a route build costs more
+    than the rest of a day's links. The marker day is built in and each day put in its
+    place (an ISO date needs no quoting); should it not come out once and as is, every
+    call goes through ``url_for``.
+    """
+
+    def build(day: date) -> str:
+        return url_for(
+            endpoint, **{k: day.isoformat() if v == DAY else v for k, v in values.items()}
+        )
+
+    head, found, tail = url_for(endpoint, **values).partition(DAY)
+    if not found or DAY in tail:
+        return build
+    return lambda day: f"{head}{day.isoformat()}{tail}"
 
 
 @cache
