@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import uuid4
 
 import pygal
 from flask import current_app
@@ -218,7 +220,7 @@ def donut_chart(
     desc = ", ".join(f"{label}: {fmt(value)}" for label, value in slices)
     labels = [label for label, _value in slices]
     figure = _Figure("donut", title)
-    figure.svgs = [_drawing(draw, DONUT, title, desc, labels, painted, None)]
+    figure.svgs = [_drawing(draw, DONUT, title, desc, labels, painted, None)[0]]
     shares = [format_percent(value / total) for _label, value in slices]
     figure.legend = [
         _Key(label, colour, fmt(value))
@@ -291,8 +293,9 @@ def _drawing(
     labels: list[str],
     colours: Sequence[str],
     target: int | None,
-) -> Markup:
-    """One SVG: pygal's drawing, made accessible and stripped of what needs JavaScript.
+) -> tuple[Markup, str]:
+    """One SVG: pygal's drawing, made accessible and stripped of what needs JavaScript;
+    and the chart's own id (pygal's ``uuid``, in every id of the drawing).
 
     ``labels`` and ``colours`` go by series, ``target`` is the index of the dashed one.
     """
@@ -304,7 +307,54 @@ def _drawing(
 
     chart.add_xml_filter(finish)
     svg = chart.render(is_unicode=True)
-    return Markup(svg[svg.index("<svg") :])  # noqa: S704 (pygal escapes every text it writes)
+    return Markup(svg[svg.index("<svg") :]), chart.uuid  # noqa: S704 (pygal escapes its texts)
+
+
+@dataclass(frozen=True)
+class _Drawings:
+    """A chart's SVGs with the id of each, and every value pygal formatted with its text."""
+
+    svgs: list[tuple[Markup, str]]
+    formatted: list[tuple[Any, str]]
+
+
+#: Line and bar charts drawn in this process (at most :data:`REMEMBERED`, the oldest go
+#: first), by what their drawing is made of: see :func:`_remembered`.
+_drawn: dict[tuple[Any, ...], _Drawings] = {}
+_drawn_lock = threading.Lock()
+REMEMBERED = 128
+
+
+def _remembered(
+    key: tuple[Any, ...], fmt: ValueFormat, make: Callable[[ValueFormat], list[tuple[Markup, str]]]
+) -> list[Markup]:
+    """The SVGs ``make(value_format)`` draws, drawn once for a ``key`` and ``fmt``'s texts.
+
+    Three pygal drawings cost some 13 ms, and a page such as the coach's Statistics shows
+    the same chart until its data change. pygal's drawing depends on its options, the
+    series and labels (``key``: everything the caller draws from) and the texts of the
+    values it formats: those are written down while drawing, and a drawing is reused only
+    when ``fmt`` gives each of them the same text again (another language or currency
+    draws anew). Its chart ids are replaced by new ones, as a new drawing would have:
+    charts on one page never share an id. So the markup is the one drawing it now would
+    give: nothing shown can be stale or come from another chart.
+    """
+    found = _drawn.get(key)
+    if found is not None and all(fmt(value) == text for value, text in found.formatted):
+        return [Markup(svg.replace(uuid, str(uuid4()))) for svg, uuid in found.svgs]  # noqa: S704
+    formatted: list[tuple[Any, str]] = []
+
+    def recording(value: Any) -> str:
+        text = fmt(value)
+        formatted.append((value, text))
+        return text
+
+    drawn = _Drawings(make(recording), formatted)
+    with _drawn_lock:
+        while len(_drawn) >= REMEMBERED:
+            del _drawn[next(iter(_drawn))]
+        _drawn[key] = drawn
+    return [svg for svg, _uuid in drawn.svgs]
 
 
 def _local(tag: Any) -> str:
@@ -437,9 +487,9 @@ def _xy_chart(
     drawn = [*([target] if target else []), *series]
     colours = [*([TARGET_COLOUR] if target else []), *_colours(len(series))]
 
-    def draw(size: _Size) -> pygal.Graph:
+    def draw(size: _Size, value_format: ValueFormat) -> pygal.Graph:
         room = size.width / max(len(x_labels), 1)
-        chart = new_chart({**_options(size, fmt), **_x_majors(x_labels, size)}, room)
+        chart = new_chart({**_options(size, value_format), **_x_majors(x_labels, size)}, room)
         chart.x_labels = list(x_labels)
         for s in drawn:
             chart.add(s.label, list(s.values), **({"show_dots": False} if s is target else {}))
@@ -449,7 +499,16 @@ def _xy_chart(
     labels = [s.label for s in drawn]
     marked = 0 if target else None
     figure = _Figure(kind, title, unit=unit)
-    figure.svgs = [_drawing(draw, size, title, desc, labels, colours, marked) for size in SIZES]
+
+    def drawings(value_format: ValueFormat) -> list[tuple[Markup, str]]:
+        def sized(size: _Size) -> pygal.Graph:
+            return draw(size, value_format)
+
+        return [_drawing(sized, size, title, desc, labels, colours, marked) for size in SIZES]
+
+    values = tuple(tuple(s.values) for s in drawn)
+    key = (kind, title, desc, tuple(labels), tuple(colours), marked, tuple(x_labels), values)
+    figure.svgs = _remembered(key, fmt, drawings)
     figure.head = ["", *(s.label for s in series)]
 
     def cell(value: float | None) -> str:

@@ -228,3 +228,42 @@ def test_charts_of_one_page_never_share_an_id(request_context: None) -> None:
     page = str(weight_chart()) + str(weight_chart()) + str(donut_chart("P", [("Paid", 1)]))
     ids = re.findall(r' id="([^"]+)"', page)
     assert ids and len(ids) == len(set(ids))
+
+
+def without_ids(markup: str) -> str:
+    return re.sub(r"chart-[0-9a-f-]{36}", "chart-ID", markup)
+
+
+def test_a_chart_drawn_again_is_the_same_drawing_with_new_ids(
+    request_context: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core import charts as module
+
+    first = str(weight_chart())
+    drawn: list[int] = []
+    render = module._Line.render
+    monkeypatch.setattr(module._Line, "render", lambda *a, **k: drawn.append(1) or render(*a, **k))
+    again = str(weight_chart())
+    assert not drawn  # remembered: pygal did not draw it again
+    assert without_ids(again) == without_ids(first)
+    assert set(re.findall(r"chart-[0-9a-f-]{36}", again)).isdisjoint(
+        re.findall(r"chart-[0-9a-f-]{36}", first)
+    )
+
+
+def test_a_chart_is_drawn_anew_when_its_values_read_otherwise(
+    request_context: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same data, another formatter (language, currency): pygal draws the new texts."""
+    from core import charts as module
+
+    series = [Series("Revenue", [1200, 800])]
+    euros = str(bar_chart("R", series, x_labels=["a", "b"], value_format=lambda v: f"€{v:.0f}"))
+    drawn: list[int] = []
+    render = module._Bar.render
+    monkeypatch.setattr(module._Bar, "render", lambda *a, **k: drawn.append(1) or render(*a, **k))
+    pounds = str(bar_chart("R", series, x_labels=["a", "b"], value_format=lambda v: f"£{v:.0f}"))
+    assert len(drawn) == 3  # narrow, medium, wide
+    assert "£1200" in pounds and "€" not in pounds and "€1200" in euros
+    twice = str(bar_chart("R", series, x_labels=["a", "b"], value_format=lambda v: f"£{v:.0f}"))
+    assert len(drawn) == 3 and without_ids(twice) == without_ids(pounds)

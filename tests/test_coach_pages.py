@@ -138,6 +138,38 @@ def test_statistics_tab_counts_this_month_and_charts_revenue(
     assert len(chart.findall(".//{*}g[@class='bar']")) == 12 * 3  # drawn at three widths
 
 
+def test_statistics_revenue_is_net_of_refunds_in_the_month_given_back(
+    app: Flask, desk: tuple[Any, Any, Any], make_user: Callable[..., Any]
+) -> None:
+    """A refund counts in its own month; another coach's refunds never count."""
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from core.coach.queries import add_months
+    from core.payments.service import record_payment, record_refund
+
+    browser, coach, client = desk
+    other = make_user("coach")
+    now = utcnow()
+    today = now.astimezone(ZoneInfo("Europe/Paris")).date()  # the site's zone
+    earlier = datetime.combine(add_months(today, -2).replace(day=15), time(12), UTC)
+    paid_earlier = add_session(app, coach.id, client.id, starts_at=earlier, status="completed")
+    paid_now = add_session(app, coach.id, client.id, starts_at=now, status="completed")
+    others = add_session(app, other.id, client.id, starts_at=now, status="completed")
+    with app.app_context():
+        for sid, paid_at in ((paid_earlier, earlier), (paid_now, now), (others, now)):
+            record_payment(db.get(CoachingSession, sid), method="cash", paid_at=paid_at)  # type: ignore[arg-type]
+        payments = {p.session_id: p for p in db.scalars(select(Payment))}
+        record_refund(payments[paid_earlier], amount=2000, refunded_at=now)
+        record_refund(payments[others], amount=6000, refunded_at=now)
+        db.commit()
+    text = browser.get("/accueil-coach?tab=statistics").get_data(as_text=True)
+    figures = re.findall(r'class="stat-value[^"]*">([^<]+)<', text)
+    assert figures[3] == "€100.00"  # 60 + 60 - 20
+    rows = chart_rows(charts(text)[0])
+    assert [row[1] for row in rows[-3:]] == ["€60.00", "€0.00", "€40.00"]
+
+
 def test_calendar_month_and_week_colour_sessions_and_offer_new_ones(
     app: Flask, desk: tuple[Any, Any, Any]
 ) -> None:
@@ -363,3 +395,18 @@ def test_deactivating_a_client_needs_the_capability_and_keeps_history(
     assert post(app, browser, url, {"active": "1"}).status_code == 302
     with app.app_context():
         assert db.get(User, client.id).is_active is True  # type: ignore[union-attr]
+
+
+def test_calendar_day_links_are_those_of_url_for(app: Flask) -> None:
+    """Built once per page with a marker day, even when the marker is in the page's URL."""
+    from flask import url_for
+
+    from core.coach.calendar import DAY, day_url
+
+    day = tomorrow_at_ten().date()
+    with app.test_request_context():
+        for here in ("/calendrier-seances?view=week", f"/calendrier-seances?date={DAY}"):
+            link = day_url("coach.new_session", date=DAY, next=here)
+            assert link(day) == url_for("coach.new_session", date=day.isoformat(), next=here)
+        week = day_url("coach.calendar", view="week", date=DAY)
+        assert week(day) == url_for("coach.calendar", view="week", date=day.isoformat())

@@ -65,19 +65,22 @@ def refunds_by_session(session_ids: Iterable[int]) -> dict[int, SessionRefund]:
 
 def money_moves(*where: ColumnElement[bool]) -> Subquery:
     """Money in (payments, positive) and out (refunds, negative) of the sessions ``where``
-    selects, as rows (at, amount, currency): sum them for a net figure."""
+    selects, as rows (at, amount, currency): sum them for a net figure.
+
+    Refunds are few: their rows are read from the refunds table, each one's payment and
+    session checked by primary key (EXISTS). Joined the other way, SQLite (no statistics)
+    read every payment of every session ``where`` selects a second time to find them.
+    """
     joined = select(Payment).join(CoachingSession, CoachingSession.id == Payment.session_id)
     payments = joined.with_only_columns(
         Payment.paid_at.label("at"), Payment.amount.label("amount"), Payment.currency
     ).where(*where)
-    refunds = (
-        joined.join(Refund, Refund.payment_id == Payment.id)
-        .with_only_columns(
-            Refund.refunded_at.label("at"),
-            (literal_column("0") - Refund.amount).label("amount"),
-            Refund.currency,
-        )
-        .where(*where)
+    refunds = select(
+        Refund.refunded_at.label("at"),
+        (literal_column("0") - Refund.amount).label("amount"),
+        Refund.currency,
+    ).where(
+        joined.with_only_columns(Payment.id).where(Payment.id == Refund.payment_id, *where).exists()
     )
     return union_all(payments, refunds).subquery("money_moves")
 
