@@ -111,8 +111,9 @@ def test_client_columns_and_header_read_the_clients_own_sessions(
     try:
         for sort in SORTS:
             assert shared["a"].get(f"/mes-clients?sort={sort}").status_code == 200
-        for client in (shared["alice"], shared["carl"]):  # the header's next session
-            assert shared["a"].get(f"/customer/{client.id}/contact").status_code == 200
+        for client in (shared["alice"], shared["carl"]):  # header, session cards and lists
+            for tab in ("contact", "overview", "sessions"):
+                assert shared["a"].get(f"/customer/{client.id}/{tab}").status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", record)
     with engine.connect() as connection:

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from wtforms.fields.choices import SelectChoice
 
 from core.accounts.access import staff_required
@@ -19,7 +19,7 @@ from core.accounts.service import AccountError, create_user
 from core.accounts.views import landing_url
 from core.coach.blueprint import slug_route
 from core.coach.forms import AddClientForm
-from core.coach.queries import clients_query, coach_scope, page_arg, paginate
+from core.coach.queries import client_scope, clients_query, coach_scope, page_arg, paginate
 from core.db import db, utcnow
 from core.sessions.models import OPEN_STATUSES, CoachingSession
 
@@ -37,16 +37,6 @@ SORTS: dict[str, Any] = {
     "next": _l("Next session"),
     "recent": _l("Recently added"),
 }
-
-
-def client_scope(viewer: User) -> Any:
-    """:func:`coach_scope` for statements on one client's sessions: a coach's id is compared
-    as ``coach_id + 0``, which no index serves, so that SQLite (without statistics) reads the
-    client's own sessions; through the (coach, start) index it read every upcoming session
-    of the coach, 2,500 rows (3.5 ms) for a client without one."""
-    if viewer.role == Role.COACH:
-        return CoachingSession.coach_id + literal_column("0") == viewer.id
-    return coach_scope(viewer)
 
 
 def next_start(client_id: Any) -> Select[tuple[Any]]:

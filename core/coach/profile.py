@@ -80,7 +80,7 @@ def profile(client_id: int, tab: str | None = None) -> ResponseReturnValue:
 
 def client_sessions(client: User) -> Any:
     """The client's sessions in the viewer's scope, with the client loaded."""
-    return sessions_query(current_user).where(CoachingSession.client_id == client.id)
+    return sessions_query(current_user, client.id)
 
 
 def next_session(client: User) -> datetime | None:

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, literal_column, or_, select
 from sqlalchemy.orm import joinedload
 
 from core.accounts.access import reachable_clients_clause
@@ -36,13 +36,26 @@ def coach_scope(viewer: User) -> Any:
     return sessions_visible_to(viewer)
 
 
-def sessions_query(viewer: User) -> Select[tuple[CoachingSession]]:
-    """Sessions of the viewer's scope, each with its client (and, for admins, its coach)
-    loaded in the same statement."""
+def client_scope(viewer: User) -> Any:
+    """:func:`coach_scope` for statements on one client's sessions: a coach's id is compared
+    as ``coach_id + 0``, which no index serves, so that SQLite (without statistics) reads the
+    client's own sessions; through the (coach, start) index it read every upcoming session
+    of the coach, 2,500 rows (3.5 ms) for a client without one."""
+    if viewer.role == Role.COACH:
+        return CoachingSession.coach_id + literal_column("0") == viewer.id
+    return coach_scope(viewer)
+
+
+def sessions_query(viewer: User, client_id: int | None = None) -> Select[tuple[CoachingSession]]:
+    """Sessions of the viewer's scope (of one client, with ``client_id``), each with its
+    client (and, for admins, its coach) loaded in the same statement."""
     options = [joinedload(CoachingSession.client)]
     if viewer.role == Role.ADMIN:
         options.append(joinedload(CoachingSession.coach))
-    return select(CoachingSession).where(coach_scope(viewer)).options(*options)
+    if client_id is None:
+        return select(CoachingSession).where(coach_scope(viewer)).options(*options)
+    scope = (client_scope(viewer), CoachingSession.client_id == client_id)
+    return select(CoachingSession).where(*scope).options(*options)
 
 
 def clients_query(viewer: User) -> Select[tuple[User]]:
