@@ -107,3 +107,34 @@ def test_client_pages_read_sessions_through_the_clients_indexes(
                     row[-1] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
                 )
                 assert not NOT_THE_CLIENTS.search(plan), (key, statement, plan)
+
+
+def test_lists_take_their_totals_from_the_figures(app: Flask, as_role, make_user) -> None:  # type: ignore[no-untyped-def]
+    """The figures count each list as its query selects it, at the same instant, so the
+    tabs run no count of their own."""
+    from sqlalchemy import select
+
+    from core.db import utcnow
+    from core.sessions.models import CoachingSession as S
+    from core.sessions.queries import client_stats, past_clause, unpaid_clause, upcoming_clause
+
+    browser, client = as_role(Role.CLIENT)
+    coach = make_user(Role.COACH)
+    seed(app, client, [coach], 45)
+    with app.app_context():
+        db.add(S(coach_id=coach.id, title="Open", starts_at=utcnow(), status="available"))
+        db.add(S(coach_id=coach.id, client_id=client.id, title="Started", starts_at=utcnow()))
+        db.commit()
+        now = utcnow()
+        stats = client_stats(client.id, now)
+        mine = select(S.id).where(S.client_id == client.id)
+        for figure, clause in [
+            (stats.upcoming, upcoming_clause(now)),
+            (stats.past, past_clause(now)),
+            (stats.unpaid, unpaid_clause()),
+        ]:
+            assert figure == len(db.scalars(mine.where(clause)).all()) > 0
+    for key in ("sessions", "payments", "history"):
+        with counting(app) as statements:
+            assert browser.get(f"{AREA}/{key}").status_code == 200
+        assert not [s for s in statements if "count(*) AS count_1 \nFROM (SELECT" in s], key
