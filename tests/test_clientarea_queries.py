@@ -107,3 +107,93 @@ def test_client_pages_read_sessions_through_the_clients_indexes(
                     row[-1] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
                 )
                 assert not NOT_THE_CLIENTS.search(plan), (key, statement, plan)
+
+
+def test_lists_take_their_totals_from_the_figures(app: Flask, as_role, make_user) -> None:  # type: ignore[no-untyped-def]
+    """The figures count each list as its query selects it, at the same instant, so the
+    tabs run no count of their own."""
+    from sqlalchemy import select
+
+    from core.db import utcnow
+    from core.sessions.models import CoachingSession as S
+    from core.sessions.queries import client_stats, past_clause, unpaid_clause, upcoming_clause
+
+    browser, client = as_role(Role.CLIENT)
+    coach = make_user(Role.COACH)
+    seed(app, client, [coach], 45)
+    with app.app_context():
+        db.add(S(coach_id=coach.id, title="Open", starts_at=utcnow(), status="available"))
+        db.add(S(coach_id=coach.id, client_id=client.id, title="Started", starts_at=utcnow()))
+        db.commit()
+        now = utcnow()
+        stats = client_stats(client.id, now)
+        mine = select(S.id).where(S.client_id == client.id)
+        for figure, clause in [
+            (stats.upcoming, upcoming_clause(now)),
+            (stats.past, past_clause(now)),
+            (stats.unpaid, unpaid_clause()),
+        ]:
+            assert figure == len(db.scalars(mine.where(clause)).all()) > 0
+    for key in ("sessions", "payments", "history"):
+        with counting(app) as statements:
+            assert browser.get(f"{AREA}/{key}").status_code == 200
+        assert not [s for s in statements if "count(*) AS count_1 \nFROM (SELECT" in s], key
+
+
+def test_card_files_load_as_selectinload_loads_them(app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
+    """Links in their position's order, documents in upload order, none for a bare session."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from core.db import utcnow
+    from core.sessions.models import CoachingSession as S
+    from core.sessions.models import SessionDocument, SessionLink
+    from core.sessions.queries import upcoming_sessions
+
+    client, coach = make_user(Role.CLIENT), make_user(Role.COACH)
+    with app.app_context():
+        for n in range(4):
+            session = S(
+                coach_id=coach.id, client_id=client.id, title=f"S{n}",
+                starts_at=utcnow() + timedelta(days=n + 1),
+            )  # fmt: skip
+            db.add(session)
+            db.flush()
+            for position in range(n, 0, -1):  # added last-first: the position orders them
+                db.add(
+                    SessionLink(
+                        session_id=session.id,
+                        label=f"L{position}",
+                        url="https://x.test",
+                        position=position,
+                    )
+                )
+            for k in range(n % 3):
+                db.add(
+                    SessionDocument(
+                        session_id=session.id,
+                        filename=f"d{k}.pdf",
+                        storage_name=f"{session.id}-{k}",
+                        size_bytes=1,
+                        sha256="0" * 64,
+                    )
+                )
+        db.commit()
+
+    def shown(sessions: list[S]) -> list[tuple[str, list[str], list[str]]]:
+        return [
+            (s.title, [link.label for link in s.links], [d.filename for d in s.documents])
+            for s in sessions
+        ]
+
+    with app.app_context():
+        loaded = shown(upcoming_sessions(client.id, utcnow()).items)
+        db.expunge_all()
+        query = select(S).where(S.client_id == client.id).order_by(S.starts_at)
+        expected = shown(
+            list(db.scalars(query.options(selectinload(S.links), selectinload(S.documents))))
+        )
+    assert loaded == expected
+    assert loaded[0] == ("S0", [], []) and loaded[3][1] == ["L1", "L2", "L3"]

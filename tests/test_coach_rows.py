@@ -8,11 +8,12 @@ import pygal
 from flask import Flask, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import SelectField
+from wtforms import RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired
 
 from core import charts
-from core.coach.rows import LongSelect, option_tags, row_url
+from core.coach.rows import FixedChoice, LongSelect, first_choice, option_tags, row_url
 from core.validation import MAX_DB_INTEGER
 
 
@@ -63,6 +64,72 @@ def test_long_select_writes_what_wtforms_writes(app: Flask) -> None:
         quick = str(form.quick()).replace('name="quick"', "").replace('id="quick"', "")
         plain = str(form.plain()).replace('name="plain"', "").replace('id="plain"', "")
         assert quick == plain and "selected" in quick
+
+
+def test_long_select_writes_plain_choices_as_wtforms_does(app: Flask) -> None:
+    """Straight from the choices (no Choice per option), fixed choices escaped once."""
+
+    class Form(FlaskForm):
+        plain = SelectField(coerce=int, validators=[DataRequired()])
+        quick = SelectField(coerce=int, validators=[DataRequired()], widget=LongSelect())
+        zone = SelectField(coerce=str)
+        quick_zone = SelectField(coerce=str, widget=LongSelect())
+
+    numbers = [
+        SelectChoice("0", ""),
+        SelectChoice("1", "Ann <ann@example.test>"),
+        SelectChoice("2", Markup("<b>Bob</b> & co")),
+    ]
+    zones = [SelectChoice("", "Same as the site (Europe/Paris)")] + [
+        FixedChoice(z, z.replace("_", " ")) for z in ("America/New_York", "Europe/Paris", "A&B")
+    ]
+    with app.test_request_context("/"):
+        form = Form(meta={"csrf": False})
+        for selected in (2, 0, None):
+            form.plain.choices = form.quick.choices = numbers
+            form.plain.data = form.quick.data = selected
+            plain = str(form.plain(**{"aria-describedby": "x-help"})).replace("plain", "F")
+            quick = str(form.quick(**{"aria-describedby": "x-help"})).replace("quick", "F")
+            assert quick == plain and "required" in quick
+        for selected in ("Europe/Paris", "", "Nowhere"):
+            form.zone.choices = form.quick_zone.choices = zones
+            form.zone.data = form.quick_zone.data = selected
+            for _ in range(2):  # the second time from the escaped markup kept
+                quick = str(form.quick_zone()).replace("quick_zone", "F")
+                assert quick == str(form.zone()).replace("zone", "F")
+
+
+def test_first_choice_is_the_first_option_of_the_field(app: Flask) -> None:
+    """What ``(field|first).data`` gives, for every way WTForms takes choices."""
+
+    class Form(FlaskForm):
+        pick = SelectField()
+        number = SelectField(coerce=int)
+        radio = RadioField()
+
+    shapes: list[object] = [
+        [SelectChoice("", "None"), SelectChoice("a", "A")],
+        [SelectChoice("a", "A", optgroup="G")],
+        [("x", "X"), ("y", "Y")],
+        ["only"],
+        [],
+        None,
+        {"a": "A", "b": "B"},
+        {"Group": {"g1": "G1"}, "b": "B"},
+        {"Empty": {}, "b": "B"},
+        {"Group": [SelectChoice("g", "G")], "Other": [("o", "O")]},
+        {"Empty": [], "Other": [("o", "O")]},
+        lambda: [("c", "Called")],
+    ]
+    with app.test_request_context("/"):
+        form = Form(meta={"csrf": False})
+        for field in (form.pick, form.radio):
+            for choices in shapes:
+                field.choices = choices
+                first = next(iter(field), None)
+                assert first_choice(field) == (None if first is None else first.data), choices
+        form.number.choices = [(0, "Zero"), (1, "One")]
+        assert first_choice(form.number) == 0
 
 
 def test_quick_chart_classes_draw_what_pygal_draws() -> None:

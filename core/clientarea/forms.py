@@ -11,17 +11,18 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from core.accounts.models import User
-from core.coach.rows import LongSelect
+from core.coach.rows import FixedChoice, LongSelect
 from core.emails.outbox import valid_address
 from core.i18n import LANGUAGES, timezone_names
 from core.validation import known_timezone, max_length
 
 
 @cache
-def _zones() -> tuple[SelectChoice, ...]:
-    """Every region/city zone (read from disk once: listing them walks the tz database)."""
+def _zones() -> tuple[FixedChoice, ...]:
+    """Every region/city zone (read from disk once: listing them walks the tz database;
+    each option's markup is escaped once too)."""
     names = sorted(z for z in timezone_names() if "/" in z and not z.startswith("Etc/"))
-    return tuple(SelectChoice(z, z.replace("_", " ")) for z in names)
+    return tuple(FixedChoice(z, z.replace("_", " ")) for z in names)
 
 
 def timezone_choices(site_zone: str) -> list[SelectChoice]:

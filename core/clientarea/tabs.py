@@ -21,7 +21,7 @@ from core.accounts.service import AccountError, set_password
 from core.clientarea.calendar import renew_feed, revoke_feed
 from core.clientarea.cards import stats_for
 from core.clientarea.forms import PasswordForm, ProfileForm, timezone_choices
-from core.db import db, utcnow
+from core.db import db
 from core.payments.queries import recently_refunded, refunds_by_session
 from core.plugins import collect
 from core.programs.queries import bundles_of_sessions
@@ -75,8 +75,9 @@ def sessions_tab() -> str | Response:
     """Upcoming sessions as cards, with cancel, calendar, pay, links and documents."""
     if request.method == "POST":
         return redirect(url_for("clientarea.tab", key="sessions"))
-    now = utcnow()
-    upcoming = upcoming_sessions(current_user.id, now, _page_number(), PAGE_SIZE)
+    stats = stats_for(current_user)
+    now = stats.at  # the figures' instant: the lists and their totals agree
+    upcoming = upcoming_sessions(current_user.id, now, _page_number(), PAGE_SIZE, stats.upcoming)
     cancelled = cancelled_ahead(current_user.id, now)
     return _render(
         "clientarea/sessions.html",
@@ -86,20 +87,16 @@ def sessions_tab() -> str | Response:
         deadline=cancellation_deadline,
         window_hours=int(get_option("general.cancellation_window_hours")),
         pay_buttons=PaymentButtons(current_user),
-        has_past=_has_past(current_user),
+        has_past=stats.past > 0,
     )
-
-
-def _has_past(client: User) -> bool:
-    stats = stats_for(client)
-    return stats.total + stats.cancelled > stats.upcoming
 
 
 def payments_tab() -> str | Response:
     """What the client owes, the total per currency, the pay buttons, and recent refunds."""
     if request.method == "POST":
         return redirect(url_for("clientarea.tab", key="payments"))
-    unpaid = unpaid_sessions(current_user.id, _page_number(), PAGE_SIZE)
+    stats = stats_for(current_user)
+    unpaid = unpaid_sessions(current_user.id, _page_number(), PAGE_SIZE, stats.unpaid)
     pay_buttons = PaymentButtons(current_user)
     buttons = {s.id: pay_buttons(s) for s in unpaid.items}
     return _render(
@@ -111,7 +108,7 @@ def payments_tab() -> str | Response:
         actions=[Markup(a) for a in collect("client_payment_actions", client=current_user) if a],  # noqa: S704 (add-ons return HTML)
         coaches=coaches_of(unpaid.items),
         programs=bundles_of_sessions(unpaid.items),
-        now=utcnow(),
+        now=stats.at,
         refunded=recently_refunded(current_user.id),
     )
 
@@ -120,7 +117,8 @@ def history_tab() -> str | Response:
     """Past sessions, newest first, paginated; receipts for paid ones, refunds shown."""
     if request.method == "POST":
         return redirect(url_for("clientarea.tab", key="history"))
-    page = past_sessions(current_user.id, utcnow(), _page_number(), PAGE_SIZE)
+    stats = stats_for(current_user)
+    page = past_sessions(current_user.id, stats.at, _page_number(), PAGE_SIZE, stats.past)
     return _render(
         "clientarea/history.html",
         page=page,

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, redirect, request
 from werkzeug.wrappers import Response
 
-from core.coach.rows import option_tags, row_url
+from core.coach.rows import first_choice, option_tags, row_url
 
 bp = Blueprint("coach", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,3 +54,4 @@ def today_iso() -> str:
 
 bp.add_app_template_global(row_url, "row_url")
 bp.add_app_template_global(option_tags, "option_tags")
+bp.add_app_template_global(first_choice, "first_choice")
