@@ -108,3 +108,43 @@ def empty_redis() -> Any:
             raise
         pytest.skip(f"no Redis at {REDIS_URL} (optional outside CI; .ci/run starts one)")
     return store
+
+
+def sqlite_plans(app: Flask, browser: Any, *urls: str) -> list[tuple[str, str, str]]:
+    """(url, statement, SQLite's plan joined by " | ") of every SELECT the pages ``urls``
+    run, each page answering 200. Skips the test elsewhere: these tests pin plans SQLite
+    chooses without statistics (sites never run ``ANALYZE``); PostgreSQL plans from its own.
+    """
+    import pytest
+    from sqlalchemy import event
+
+    from core.db import get_database
+
+    if get_database(app).dialect != "sqlite":
+        pytest.skip("SQLite's planner without statistics; PostgreSQL plans from its own")
+    engine = get_database(app).engine
+    executed: list[tuple[str, str, Any]] = []
+    url = ""
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_a: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            executed.append((url, statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for url in urls:
+            assert browser.get(url).status_code == 200, url
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        return [
+            (
+                page,
+                statement,
+                " | ".join(
+                    r[-1] for r in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                ),
+            )
+            for page, statement, parameters in executed
+        ]

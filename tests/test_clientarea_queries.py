@@ -14,6 +14,7 @@ from sqlalchemy import event
 from bench.clientarea_bench import add_sessions
 from core.accounts.models import Role, User
 from core.db import db, get_database
+from tests.helpers import sqlite_plans
 from tests.test_clientarea_pages import AREA
 
 TABS = ("sessions", "payments", "history", "history?page=2", "profile")
@@ -81,32 +82,14 @@ def test_client_pages_read_sessions_through_the_clients_indexes(
     """Every statement of every tab reads the client's own sessions, never those of all
     clients of a status (SQLite without statistics chose the status and payment indexes:
     100 ms for the Payments tab and 1.3 ms a query for My sessions at 100,000 sessions)."""
-    if get_database(app).dialect != "sqlite":
-        pytest.skip("SQLite's planner without statistics; PostgreSQL plans from its own")
     browser, client = as_role(Role.CLIENT)
     seed(app, client, [make_user(Role.COACH)], 30)
-    engine = get_database(app).engine
-    executed: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_a: Any) -> None:
-        executed.append((statement, parameters))
-
-    for key in TABS:
-        executed.clear()
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            assert browser.get(f"{AREA}/{key}").status_code == 200, key
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-        reads = [(s, p) for s, p in executed if s.lstrip().upper().startswith("SELECT")]
-        assert any("coaching_sessions" in s for s, _p in reads), key
-        with engine.connect() as connection:
-            raw = connection.connection.driver_connection
-            for statement, parameters in reads:
-                plan = " | ".join(
-                    row[-1] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
-                )
-                assert not NOT_THE_CLIENTS.search(plan), (key, statement, plan)
+    pages = [f"{AREA}/{key}" for key in TABS]
+    plans = sqlite_plans(app, browser, *pages)
+    for page in pages:
+        assert any("coaching_sessions" in s for p, s, _plan in plans if p == page), page
+    for page, statement, plan in plans:
+        assert not NOT_THE_CLIENTS.search(plan), (page, statement, plan)
 
 
 def test_lists_take_their_totals_from_the_figures(app: Flask, as_role, make_user) -> None:  # type: ignore[no-untyped-def]

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
 
-from core.db import get_database
+from tests.helpers import sqlite_plans
 from tests.test_coach_support import add_session, assign, tomorrow_at_ten
 
 SORTS = ("name", "-name", "next", "recent")
@@ -99,29 +98,9 @@ COACH_INDEX = re.compile(
 def test_client_columns_and_header_read_the_clients_own_sessions(
     app: Flask, shared: dict[str, Any]
 ) -> None:
-    if get_database(app).dialect != "sqlite":
-        pytest.skip("SQLite's planner without statistics; PostgreSQL plans from its own")
-    engine = get_database(app).engine
-    executed: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_a: Any) -> None:
-        executed.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        for sort in SORTS:
-            assert shared["a"].get(f"/mes-clients?sort={sort}").status_code == 200
-        for client in (shared["alice"], shared["carl"]):  # header, session cards and lists
-            for tab in ("contact", "overview", "sessions"):
-                assert shared["a"].get(f"/customer/{client.id}/{tab}").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    with engine.connect() as connection:
-        raw = connection.connection.driver_connection
-        for statement, parameters in executed:
-            if not statement.lstrip().upper().startswith("SELECT"):
-                continue
-            plan = " | ".join(
-                row[-1] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            )
-            assert not COACH_INDEX.search(plan), (statement, plan)
+    clients = (shared["alice"], shared["carl"])  # header, session cards and lists
+    pages = [f"/mes-clients?sort={sort}" for sort in SORTS] + [
+        f"/customer/{c.id}/{tab}" for c in clients for tab in ("contact", "overview", "sessions")
+    ]
+    for _page, statement, plan in sqlite_plans(app, shared["a"], *pages):
+        assert not COACH_INDEX.search(plan), (statement, plan)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
 
-from core.db import get_database, utcnow
+from core.db import utcnow
+from tests.helpers import sqlite_plans
 from tests.test_clientarea_queries import counting
 from tests.test_coach_support import add_session, assign, tomorrow_at_ten
 
@@ -77,26 +77,7 @@ def test_profile_query_count_does_not_grow(
 
 def plans(app: Flask, browser: Any, url: str, part: str) -> list[list[str]]:
     """SQLite's plan of each statement of the page that contains ``part``."""
-    if get_database(app).dialect != "sqlite":
-        pytest.skip("SQLite's planner without statistics; PostgreSQL plans from its own")
-    engine = get_database(app).engine
-    executed: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_a: Any) -> None:
-        executed.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        assert browser.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    with engine.connect() as connection:
-        raw = connection.connection.driver_connection
-        return [
-            [row[-1] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)]
-            for statement, parameters in executed
-            if part in statement
-        ]
+    return [plan.split(" | ") for _u, s, plan in sqlite_plans(app, browser, url) if part in s]
 
 
 def test_statistics_find_refunds_from_the_refunds_table(
