@@ -210,17 +210,22 @@ def donut_chart(
     if not total:
         return _empty("donut", title, empty_text)
     painted = _colours(len(slices), colours)
-
-    def draw(size: _Size) -> pygal.Graph:
-        chart = _Pie(**{**_options(size, fmt), "margin": 2}, inner_radius=0.64)
-        for label, value in slices:
-            chart.add(label, value)
-        return chart
-
     desc = ", ".join(f"{label}: {fmt(value)}" for label, value in slices)
     labels = [label for label, _value in slices]
+
+    def drawings(value_format: ValueFormat) -> list[tuple[Markup, str]]:
+        def draw(size: _Size) -> pygal.Graph:
+            chart = _Pie(**{**_options(size, value_format), "margin": 2}, inner_radius=0.64)
+            for label, value in slices:
+                chart.add(label, value)
+            return chart
+
+        return [_drawing(draw, DONUT, title, desc, labels, painted, None)]
+
     figure = _Figure("donut", title)
-    figure.svgs = [_drawing(draw, DONUT, title, desc, labels, painted, None)[0]]
+    values = tuple(value for _label, value in slices)
+    key = ("donut", title, desc, tuple(labels), tuple(painted), values)
+    figure.svgs = _remembered(key, fmt, drawings)
     shares = [format_percent(value / total) for _label, value in slices]
     figure.legend = [
         _Key(label, colour, fmt(value))
@@ -318,7 +323,7 @@ class _Drawings:
     formatted: list[tuple[Any, str]]
 
 
-#: Line and bar charts drawn in this process (at most :data:`REMEMBERED`, the oldest go
+#: Charts drawn in this process (at most :data:`REMEMBERED`, the oldest go
 #: first), by what their drawing is made of: see :func:`_remembered`.
 _drawn: dict[tuple[Any, ...], _Drawings] = {}
 _drawn_lock = threading.Lock()

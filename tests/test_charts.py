@@ -234,16 +234,24 @@ def without_ids(markup: str) -> str:
     return re.sub(r"chart-[0-9a-f-]{36}", "chart-ID", markup)
 
 
+@pytest.mark.parametrize(
+    ("pygal_class", "chart"),
+    [
+        ("_Line", weight_chart),
+        ("_Pie", lambda: donut_chart("Payments", [("Paid", 3), ("Due", 1)], total_label="x")),
+    ],
+)
 def test_a_chart_drawn_again_is_the_same_drawing_with_new_ids(
-    request_context: None, monkeypatch: pytest.MonkeyPatch
+    request_context: None, monkeypatch: pytest.MonkeyPatch, pygal_class: str, chart: Any
 ) -> None:
     from core import charts as module
 
-    first = str(weight_chart())
+    first = str(chart())
     drawn: list[int] = []
-    render = module._Line.render
-    monkeypatch.setattr(module._Line, "render", lambda *a, **k: drawn.append(1) or render(*a, **k))
-    again = str(weight_chart())
+    kind = getattr(module, pygal_class)
+    render = kind.render
+    monkeypatch.setattr(kind, "render", lambda *a, **k: drawn.append(1) or render(*a, **k))
+    again = str(chart())
     assert not drawn  # remembered: pygal did not draw it again
     assert without_ids(again) == without_ids(first)
     assert set(re.findall(r"chart-[0-9a-f-]{36}", again)).isdisjoint(
