@@ -130,6 +130,10 @@ def run_command(host: str, port: int, demo: bool) -> None:
         for role, email in demo_logins():
             click.echo(f"  {role:<7} {email}")
     _require_schema()
+    if app.config.get("TEMPLATES_AUTO_RELOAD") is None:
+        # Whoever writes a theme or an add-on sees an edited template at the next page;
+        # gunicorn (production) reads templates and theme files once per process.
+        app.config["TEMPLATES_AUTO_RELOAD"] = True
     click.echo(f"Coachdesk is running at http://{host}:{port}/  (Ctrl+C to stop)")
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
