@@ -19,7 +19,7 @@ from core.db import UTCDateTime, db
 from core.programs.access import bundles_visible_to
 from core.programs.models import Bundle, BundleStatus, ProgramTemplate
 from core.sessions.models import OPEN_STATUSES, CoachingSession, PaymentStatus, SessionStatus
-from core.sessions.queries import card_options
+from core.sessions.queries import card_sessions
 
 S = CoachingSession
 #: Bundles still running first, then the finished ones; newest first within each.
@@ -108,22 +108,15 @@ def progress_of(bundles: Sequence[Bundle], now: datetime) -> dict[int, Progress]
 def bundle_sessions(bundle_id: int, *, cards: bool = False) -> list[CoachingSession]:
     """The bundle's sessions in date order (with what a card shows when ``cards``)."""
     query = select(S).where(S.bundle_id == bundle_id).order_by(S.starts_at, S.id)
-    if cards:
-        query = query.options(*card_options())
-    return list(db.scalars(query).unique())
+    return card_sessions(query) if cards else list(db.scalars(query))
 
 
 def sessions_by_bundle(bundle_ids: Sequence[int]) -> dict[int, list[CoachingSession]]:
     """Each bundle's sessions in date order, ready for cards (a fixed number of statements)."""
     found: dict[int, list[CoachingSession]] = {bundle_id: [] for bundle_id in bundle_ids}
     if bundle_ids:
-        query = (
-            select(S)
-            .where(S.bundle_id.in_(list(bundle_ids)))
-            .order_by(S.starts_at, S.id)
-            .options(*card_options())
-        )
-        for session in db.scalars(query).unique():
+        query = select(S).where(S.bundle_id.in_(list(bundle_ids))).order_by(S.starts_at, S.id)
+        for session in card_sessions(query):
             found[session.bundle_id].append(session)  # type: ignore[index]
     return found
 

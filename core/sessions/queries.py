@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.db import UTCDateTime, db
@@ -45,11 +45,6 @@ S = CoachingSession
 #: The bound parameters of the statements built once: whose sessions, and when is now.
 CLIENT = bindparam("client_id")
 NOW = bindparam("now", type_=UTCDateTime())
-
-
-def card_options() -> list[Any]:
-    """Loader options for a session card: coach, links and documents, in three statements."""
-    return [joinedload(S.coach), selectinload(S.links), selectinload(S.documents)]
 
 
 #: The collections a session card shows (their items have a ``session_id``).
@@ -81,6 +76,14 @@ def load_card_files(sessions: list[CoachingSession]) -> None:
         for session in sessions:
             if name not in session.__dict__:  # loaded already: kept, as selectinload does
                 set_committed_value(session, name, found.get(session.id, []))
+
+
+def card_sessions(query: Select[tuple[CoachingSession]]) -> list[CoachingSession]:
+    """The sessions ``query`` selects, with what their cards show: the coach in the same
+    statement, links and documents in one more each (:func:`load_card_files`)."""
+    sessions = list(db.scalars(query.options(joinedload(S.coach))).unique())
+    load_card_files(sessions)
+    return sessions
 
 
 def upcoming_clause(now: datetime) -> ColumnElement[bool]:
