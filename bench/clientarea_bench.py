@@ -105,6 +105,7 @@ def add_sessions(client_id: int, coach_ids: list[int], past: int, upcoming: int)
             db.add(
                 Payment(
                     session_id=session.id,
+                    coach_id=session.coach_id,
                     amount=session.price_amount,
                     currency=session.currency,
                     method="transfer",

@@ -119,8 +119,9 @@ def seed(coaches: int, clients: int, sessions: int) -> dict[str, Any]:
         db.execute(insert(CoachingSession), rows[chunk : chunk + 10_000])
     db.execute(
         text(
-            "INSERT INTO payments (session_id, amount, currency, method, paid_at, provider,"
-            " created_at) SELECT id, price_amount, currency, 'transfer', starts_at, 'manual',"
+            "INSERT INTO payments (session_id, coach_id, amount, currency, method, paid_at,"
+            " provider, created_at) SELECT id, coach_id, price_amount, currency, 'transfer',"
+            " starts_at, 'manual',"
             " starts_at FROM coaching_sessions WHERE status = 'completed'"
             " AND price_amount IS NOT NULL AND id % 3 <> 0"
         )

@@ -326,3 +326,40 @@ def test_an_edit_committed_during_the_save_wins_and_ours_is_refused(
     assert raced and response.status_code == 200
     assert "Someone else changed this session" in response.get_data(as_text=True)
     assert load(app, sid).title == "Theirs"
+
+
+def test_a_paid_session_given_to_another_coach_takes_its_revenue_along(
+    app: Flask, as_role: Callable[..., Any], make_user: Callable[..., Any]
+) -> None:
+    """Payments copy their session's coach (Statistics reads revenue by it): an admin who
+    gives a session to another coach, paid before or in the same save, moves its money."""
+    from core.accounts.models import User
+    from core.coach.stats import summary
+    from core.db import utcnow
+    from core.payments.service import record_payment
+
+    admin_browser, _admin = as_role("admin")
+    first, second = make_user("coach"), make_user("coach")
+    client = make_user("client")
+    paid_before = add_session(app, first.id, client.id, title="Paid before")
+    paid_now = add_session(app, first.id, client.id, title="Paid in the move")
+    with app.app_context():
+        record_payment(db.get(CoachingSession, paid_before), method="cash")  # type: ignore[arg-type]
+        db.commit()
+
+    def give(sid: int, **changes: str) -> None:
+        data = form_data(client.id, version=str(load(app, sid).version), **changes)
+        data["coach_id"] = str(second.id)
+        assert post(app, admin_browser, f"/coach/sessions/{sid}", data).status_code == 302
+
+    def revenues() -> list[int]:
+        with app.test_request_context():
+            return [summary(db.get(User, c.id), utcnow()).revenue for c in (first, second)]  # type: ignore[arg-type]
+
+    assert revenues() == [6000, 0]
+    give(paid_before, payment_status="paid")
+    assert revenues() == [0, 6000]
+    give(paid_now, payment_status="paid", payment_method="cash", paid_on="2030-03-02")
+    assert revenues() == [0, 12000]
+    with app.app_context():
+        assert set(db.scalars(select(Payment.coach_id))) == {second.id}

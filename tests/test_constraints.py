@@ -36,14 +36,18 @@ def insert_session(conn, coach_id: int, client_id: int | None, **values) -> int:
     return int(conn.execute(table.insert().values(**row)).inserted_primary_key[0])
 
 
-def insert_payment(conn, session_id: int, amount: int = 5, method: str = "cash") -> None:  # type: ignore[no-untyped-def]
+def insert_payment(  # type: ignore[no-untyped-def]
+    conn, session_id: int, amount: int = 5, method: str = "cash", coach_id: int | None = None
+) -> None:
+    """A payment row; its coach is the session's unless ``coach_id`` says otherwise."""
     conn.execute(
         text(
             "INSERT INTO payments"
-            " (session_id, amount, currency, method, paid_at, provider, created_at)"
-            " VALUES (:s, :a, 'EUR', :m, '2030-01-01', 'manual', '2030-01-01')"
+            " (session_id, coach_id, amount, currency, method, paid_at, provider, created_at)"
+            " VALUES (:s, coalesce(:c, (SELECT coach_id FROM coaching_sessions WHERE id = :s)),"
+            " :a, 'EUR', :m, '2030-01-01', 'manual', '2030-01-01')"
         ),
-        {"s": session_id, "a": amount, "m": method},
+        {"s": session_id, "c": coach_id, "a": amount, "m": method},
     )
 
 
@@ -127,6 +131,31 @@ def test_a_paid_session_has_a_payment(app: Flask, people) -> None:  # type: igno
             ).scalar()
             == 1
         )
+
+
+def test_a_payment_follows_its_sessions_coach(app: Flask, people, make_user) -> None:  # type: ignore[no-untyped-def]
+    """Payments copy their session's coach (for revenue by coach): the database keeps the
+    copy right, whatever the code does."""
+    coach, client = people
+    other = make_user(Role.COACH)
+    with get_database(app).engine.begin() as conn:
+        session_id = insert_session(conn, coach.id, client.id)
+    refused(app, lambda c: insert_payment(c, session_id, coach_id=other.id))
+    engine = get_database(app).engine
+    with engine.begin() as conn:
+        insert_payment(conn, session_id)
+        conn.execute(
+            text(f"UPDATE coaching_sessions SET coach_id={other.id} WHERE id={session_id}")
+        )
+    with engine.begin() as conn:
+        rows = conn.execute(text(f"SELECT coach_id FROM payments WHERE session_id={session_id}"))
+        assert rows.scalars().all() == [other.id]
+    refused(
+        app,
+        lambda c: c.execute(
+            text(f"UPDATE payments SET coach_id={coach.id} WHERE session_id={session_id}")
+        ),
+    )
 
 
 def test_naive_datetimes_are_refused(app: Flask, people) -> None:  # type: ignore[no-untyped-def]

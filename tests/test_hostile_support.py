@@ -162,6 +162,7 @@ def build_scene(app: Flask, make_user: Callable[..., User]) -> Scene:
         online = _session(coach, client, now + timedelta(days=4))
         stripe = Payment(
             session_id=online.id,
+            coach_id=online.coach_id,
             amount=6000,
             currency="EUR",
             method="card",

@@ -59,7 +59,7 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(empty_app:
     assert is_up_to_date(empty_app)
 
 
-def test_refunds_revision_turns_earlier_refunded_sessions_into_refunds(empty_app: Flask) -> None:
+def test_earlier_payments_get_their_refunds_0002_and_their_coach_0012(empty_app: Flask) -> None:
     upgrade(empty_app, "0001")
     when = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
     with empty_app.app_context():
@@ -98,4 +98,6 @@ def test_refunds_revision_turns_earlier_refunded_sessions_into_refunds(empty_app
         refunds = db.execute(
             select(Payment.session_id, Refund.amount).join(Payment, Payment.id == Refund.payment_id)
         ).all()
+        coaches = db.scalars(select(Payment.coach_id)).all()  # 0012: the session's coach
     assert [tuple(r) for r in refunds] == [(ids[0], 4000)]
+    assert coaches == [coach_id, coach_id]

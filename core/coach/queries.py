@@ -10,12 +10,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, literal_column, or_, select
+from sqlalchemy import Select, literal_column, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from core.accounts.access import reachable_clients_clause
 from core.accounts.models import Role, User
 from core.i18n import select_timezone, zone
+from core.payments.models import Payment
 from core.sessions.access import sessions_visible_to
 from core.sessions.models import CoachingSession
 from core.settings import define, get_option
@@ -44,6 +45,17 @@ def client_scope(viewer: User) -> Any:
     if viewer.role == Role.COACH:
         return CoachingSession.coach_id + literal_column("0") == viewer.id
     return coach_scope(viewer)
+
+
+def payment_scope(viewer: User) -> Any:
+    """:func:`coach_scope` as a condition on ``Payment`` alone. A coach's payments are read
+    by their own ``coach_id`` (one range of an index, not one probe per session: migration
+    0012); an administrator who sees every session sees every payment."""
+    if viewer.role == Role.COACH:
+        return Payment.coach_id == viewer.id
+    if viewer.role == Role.ADMIN and get_option("coach.admin_scope") != "own":
+        return true()
+    return Payment.session_id.in_(select(CoachingSession.id).where(coach_scope(viewer)))
 
 
 def sessions_query(viewer: User, client_id: int | None = None) -> Select[tuple[CoachingSession]]:

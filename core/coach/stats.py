@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import g
 from flask_babel import format_date
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import Subquery, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 
 from core.accounts.models import User
 from core.charts import Series, bar_chart
@@ -21,12 +22,13 @@ from core.coach.queries import (
     day_start,
     local_today,
     month_start,
+    payment_scope,
     viewer_zone,
 )
 from core.db import db
 from core.i18n import money
 from core.payments.models import Payment
-from core.payments.queries import money_moves
+from core.payments.queries import net_money_by
 from core.sessions.models import OPEN_STATUSES, CoachingSession, SessionStatus
 from core.settings import get_option
 
@@ -69,11 +71,6 @@ def month_figures(viewer: User, today: date, tz: ZoneInfo) -> MonthFigures:
     return MonthFigures(*(int(v or 0) for v in row))
 
 
-def _moves(viewer: User, currency: str) -> Subquery:
-    """Money in and out of the viewer's sessions in ``currency`` (payments minus refunds)."""
-    return money_moves(coach_scope(viewer), Payment.currency == currency)
-
-
 @dataclass(frozen=True)
 class Revenue:
     """Money received net of refunds: all time, and per local month for the last 12."""
@@ -93,19 +90,16 @@ def revenue(viewer: User, today: date, tz: ZoneInfo, currency: str) -> Revenue:
     if key not in computed:
         months = [add_months(today, -i) for i in range(MONTHS - 1, -1, -1)]
         bounds = [day_start(m, tz) for m in [*months, add_months(today, 1)]]
-        moves = _moves(viewer, currency)
-        # Each move's bucket: 0 before the first month, 1-12 the months, 13 after. One CASE
-        # a row, not one per month: 3 times less work for the database on 40,000 payments.
-        bucket = case(
-            *((moves.c.at < bound, index) for index, bound in enumerate(bounds)),
-            else_=len(bounds),
-        )
-        bucketed = select(bucket.label("bucket"), moves.c.amount).subquery()
-        sums = dict(
-            db.execute(
-                select(bucketed.c.bucket, func.sum(bucketed.c.amount)).group_by(bucketed.c.bucket)
-            ).all()
-        )
+
+        # Each payment's bucket: 0 before the first month, 1-12 the months, 13 after. One
+        # CASE a row, not one per month: 3 times less work for the database.
+        def bucket(at: ColumnElement[Any]) -> ColumnElement[int]:
+            return case(
+                *((at < bound, index) for index, bound in enumerate(bounds)), else_=len(bounds)
+            )
+
+        scope = (payment_scope(viewer), Payment.currency == currency)
+        sums = dict(db.execute(net_money_by(bucket, *scope)).all())
         computed[key] = Revenue(
             sum(int(amount or 0) for amount in sums.values()),
             [

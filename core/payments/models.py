@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     String,
     Text,
@@ -53,7 +54,18 @@ class Payment(Base):
         CheckConstraint("length(currency) = 3", name="currency_code"),
         # One provider payment may cover several sessions: one row per session.
         UniqueConstraint("provider", "provider_reference", "session_id"),
-        # A coach's revenue sums the payments of all their sessions: read from the index.
+        # The session's coach, copied so that a coach's revenue is one range of an index
+        # (Statistics), kept in step by the database: a change of the session's coach
+        # cascades here, and a payment naming another coach is refused (migration 0012).
+        ForeignKeyConstraint(
+            ["session_id", "coach_id"],
+            ["coaching_sessions.id", "coaching_sessions.coach_id"],
+            name="fk_payments_session_coach",
+            onupdate="CASCADE",
+            ondelete="CASCADE",
+        ),
+        Index("ix_payments_coach_currency_paid", "coach_id", "currency", "paid_at", "amount"),
+        # A client's money (profile, client area) sums the payments of their sessions.
         Index("ix_payments_session_currency_paid", "session_id", "currency", "paid_at", "amount"),
         # The few flagged payments, latest first (the admin dashboard's alerts).
         Index(
@@ -68,6 +80,8 @@ class Payment(Base):
     session_id: Mapped[int] = mapped_column(
         ForeignKey("coaching_sessions.id", ondelete="CASCADE"), index=True
     )
+    #: The session's coach (see ``fk_payments_session_coach``): give the session's own.
+    coach_id: Mapped[int]
     amount: Mapped[int]  # minor units
     currency: Mapped[str] = mapped_column(String(3))
     method: Mapped[str] = mapped_column(String(10))

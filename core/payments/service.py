@@ -52,8 +52,12 @@ def record_payment(
     amount = session.price_amount if amount is None else amount
     if amount is None or amount < 0:
         raise PaymentError(_("A payment needs an amount of zero or more."))
+    # The session's pending changes go first: the payment names the session's coach, and
+    # the database checks it against the stored row (fk_payments_session_coach).
+    db.flush()
     payment = Payment(
         session_id=session.id,
+        coach_id=session.coach_id,
         amount=amount,
         currency=session.currency,
         method=method,
@@ -182,6 +186,7 @@ def record_online_payment(
                     attention = Attention.ALREADY_PAID.value
                 payment = Payment(
                     session_id=session.id,
+                    coach_id=session.coach_id,
                     amount=session.price_amount or 0,
                     currency=session.currency,
                     method=method,

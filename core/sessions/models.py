@@ -90,6 +90,9 @@ class CoachingSession(Base):
         # the same reason: not every client's sessions of that status (migration 0011).
         Index("ix_coaching_sessions_client_status_start", "client_id", "status", "starts_at", "id"),
         Index("ix_coaching_sessions_start_status", "starts_at", "status"),
+        # What payments' (session_id, coach_id) refers to: the database carries a change of
+        # coach over to the session's payments (migration 0012).
+        Index("uq_coaching_sessions_id_coach", "id", "coach_id", unique=True),
         # Which clients a coach reaches: one index probe per client (access.py).
         Index("ix_coaching_sessions_coach_client", "coach_id", "client_id"),
         # The admin list filtered by status or payment, latest first, read in index order.
