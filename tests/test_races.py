@@ -34,6 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from core.accounts.models import User
 from core.db import db, get_database, utcnow
 from core.emails.models import OutboxEmail
+from core.operations.health import HEARTBEAT, last_heartbeat, record_heartbeat
 from core.payments.models import Payment
 from core.sessions.models import CoachingSession
 from core.testing.plugin import free_port
@@ -321,6 +322,45 @@ def burst(browsers: list[Browser], path: str, form: dict[str, Any]) -> list[requ
     for thread in threads:
         thread.join(timeout=60)
     return answers
+
+
+def test_two_workers_first_heartbeat_at_once_both_land(app: Flask) -> None:
+    """Two workers start on a new site: both write the heartbeat option, which has no row.
+
+    The first worker's insert is held uncommitted; the second, which saw no row, must
+    wait for it and then update it, not fail on the duplicate key (as it did when
+    set_option read, then inserted).
+    """
+    needs_postgresql(app)
+    first, second = utcnow() - timedelta(seconds=5), utcnow()
+    failures: list[BaseException] = []
+
+    def second_worker() -> None:
+        with app.app_context():
+            try:
+                record_heartbeat(now=second)
+            except BaseException as error:  # reported below, in the test's own thread
+                failures.append(error)
+
+    worker = threading.Thread(target=second_worker)
+    with get_database(app).engine.connect() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO site_options (key, value, updated_at) "
+                "VALUES (:key, CAST(:value AS JSON), now())"
+            ),
+            {"key": HEARTBEAT, "value": f'{{"at": "{first.isoformat()}", "pid": 1}}'},
+        )
+        worker.start()
+        deadline = time.monotonic() + 30
+        while waiting_for_locks(app) < 1:
+            assert time.monotonic() < deadline, "the second worker never waited for the first"
+            time.sleep(0.05)
+        conn.commit()
+    worker.join(timeout=30)
+    assert not failures, failures
+    with app.app_context():
+        assert last_heartbeat() == second
 
 
 # -- the error page and the safety net (in process, both databases) -------------------------

@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 
 from flask import g, has_app_context
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from core.db import db
+from core.db import db, utcnow
 from core.settings.models import SiteOption
 
 _ALL_OPTIONS = select(SiteOption.key, SiteOption.value)  # built once: every request reads it
@@ -71,12 +72,20 @@ def get_option(key: str) -> Any:
 
 
 def set_option(key: str, value: Any) -> None:
-    """Stage a new value in the current transaction (the caller commits)."""
+    """Write a new value in the current transaction (the caller commits).
+
+    One upsert rather than read-then-insert: two processes setting an option that has
+    no row yet (two workers' first heartbeat) would both insert, and one would fail.
+    With ``ON CONFLICT`` the second waits for the first and then updates its row.
+    """
     if key not in _DEFAULTS:
         raise KeyError(f"undefined site option {key!r}")
-    option = db.get(SiteOption, key) or SiteOption(key=key)
-    option.value = value
-    db.add(option)
+    table = SiteOption.__table__
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    now = utcnow()
+    statement = insert(table).values(key=key, value=value, updated_at=now)
+    changes = {"value": statement.excluded.value, "updated_at": now}
+    db.execute(statement.on_conflict_do_update(index_elements=[table.c.key], set_=changes))
     _stored()[key] = value
     if has_app_context():
         g.pop("_option_derived", None)
