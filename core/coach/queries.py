@@ -28,9 +28,14 @@ define("coach.admin_scope", "all")
 ADMIN_SCOPES = ("all", "own")
 
 
+def _admin_sees_own_only(viewer: User) -> bool:
+    """An administrator whom the site owner set to see only their own coaching."""
+    return viewer.role == Role.ADMIN and get_option("coach.admin_scope") == "own"
+
+
 def coach_scope(viewer: User) -> Any:
     """SQL condition on ``CoachingSession`` for the coach pages of ``viewer``."""
-    if viewer.role == Role.ADMIN and get_option("coach.admin_scope") == "own":
+    if _admin_sees_own_only(viewer):
         return or_(
             CoachingSession.created_by_id == viewer.id, CoachingSession.coach_id == viewer.id
         )
@@ -53,7 +58,7 @@ def payment_scope(viewer: User) -> Any:
     0012); an administrator who sees every session sees every payment."""
     if viewer.role == Role.COACH:
         return Payment.coach_id == viewer.id
-    if viewer.role == Role.ADMIN and get_option("coach.admin_scope") != "own":
+    if viewer.role == Role.ADMIN and not _admin_sees_own_only(viewer):
         return true()
     return Payment.session_id.in_(select(CoachingSession.id).where(coach_scope(viewer)))
 

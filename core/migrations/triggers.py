@@ -1,10 +1,15 @@
 """The triggers that keep money honest in the database: a paid session needs a payment.
 
-Shared by the revisions that create them (0001) and that must rebuild them (0002:
-SQLite drops a table's triggers when a batch migration rebuilds the table).
+Shared by the revisions that create them (0001) and that must rebuild them (0002, 0005,
+0012: SQLite drops a table's triggers when a batch migration rebuilds the table).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from alembic import op
 
 _NO_PAYMENT = "NOT EXISTS (SELECT 1 FROM payments p WHERE p.session_id = {sid})"
 PAID_NEEDS_PAYMENT = {
@@ -58,3 +63,18 @@ DROP_TRIGGERS = {
         "DROP FUNCTION coachdesk_session_paid_check()",
     ],
 }
+
+
+@contextmanager
+def kept_through_sqlite_rebuild() -> Iterator[None]:
+    """Around a batch migration of ``payments`` or ``coaching_sessions``: on SQLite, which
+    rebuilds the table (and loses its triggers), drop the triggers first and create them
+    again after; other databases alter the table in place and keep them."""
+    rebuilt = op.get_bind().dialect.name == "sqlite"
+    if rebuilt:
+        for statement in DROP_TRIGGERS["sqlite"]:
+            op.execute(statement)
+    yield
+    if rebuilt:
+        for statement in PAID_NEEDS_PAYMENT["sqlite"]:
+            op.execute(statement)

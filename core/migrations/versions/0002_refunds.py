@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import core.db
-from core.migrations.triggers import DROP_TRIGGERS, PAID_NEEDS_PAYMENT
+from core.migrations.triggers import kept_through_sqlite_rebuild
 
 revision = "0002"
 down_revision = "0001"
@@ -35,26 +35,14 @@ WHERE s.payment_status = 'refunded' AND p.amount > 0
 """
 
 
-def _rebuilding_payments() -> bool:
-    """SQLite rebuilds the table for a constraint change (and loses its triggers)."""
-    return op.get_bind().dialect.name == "sqlite"
-
-
 def upgrade() -> None:
-    dialect = op.get_bind().dialect.name
-    if _rebuilding_payments():
-        for statement in DROP_TRIGGERS[dialect]:
-            op.execute(statement)
-    with op.batch_alter_table("payments", schema=None) as batch_op:
+    with kept_through_sqlite_rebuild(), op.batch_alter_table("payments") as batch_op:
         batch_op.add_column(sa.Column("attention", sa.String(length=20), nullable=True))
         batch_op.drop_constraint(batch_op.f("uq_payments_provider_reference"), type_="unique")
         batch_op.create_unique_constraint(
             batch_op.f("uq_payments_provider_provider_reference_session_id"),
             ["provider", "provider_reference", "session_id"],
         )
-    if _rebuilding_payments():
-        for statement in PAID_NEEDS_PAYMENT[dialect]:
-            op.execute(statement)
 
     op.create_table(
         "refunds",
@@ -93,15 +81,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    dialect = op.get_bind().dialect.name
     with op.batch_alter_table("refunds", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_refunds_payment_id"))
     op.drop_table("refunds")
 
-    if _rebuilding_payments():
-        for statement in DROP_TRIGGERS[dialect]:
-            op.execute(statement)
-    with op.batch_alter_table("payments", schema=None) as batch_op:
+    with kept_through_sqlite_rebuild(), op.batch_alter_table("payments") as batch_op:
         batch_op.drop_constraint(
             batch_op.f("uq_payments_provider_provider_reference_session_id"), type_="unique"
         )
@@ -109,6 +93,3 @@ def downgrade() -> None:
             batch_op.f("uq_payments_provider_reference"), ["provider_reference"]
         )
         batch_op.drop_column("attention")
-    if _rebuilding_payments():
-        for statement in PAID_NEEDS_PAYMENT[dialect]:
-            op.execute(statement)

@@ -11,14 +11,11 @@ Create Date: 2026-11-30 13:29:05.581450
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import sqlalchemy as sa
 from alembic import op
 
 import core.db
-from core.migrations.triggers import DROP_TRIGGERS, PAID_NEEDS_PAYMENT
+from core.migrations.triggers import kept_through_sqlite_rebuild
 
 revision = "0005"
 down_revision = "0004"
@@ -38,7 +35,10 @@ def _add_bundle_link() -> None:
         )
         op.create_index(INDEX_NAME, "coaching_sessions", ["bundle_id"], unique=False)
         return
-    with _sqlite_rebuild(), op.batch_alter_table("coaching_sessions", schema=None) as batch_op:
+    with (
+        kept_through_sqlite_rebuild(),
+        op.batch_alter_table("coaching_sessions", schema=None) as batch_op,
+    ):
         batch_op.add_column(sa.Column("bundle_id", sa.Integer(), nullable=True))
         batch_op.create_index(INDEX_NAME, ["bundle_id"], unique=False)
         batch_op.create_foreign_key(FK_NAME, "bundles", ["bundle_id"], ["id"], ondelete="SET NULL")
@@ -51,20 +51,13 @@ def _drop_bundle_link() -> None:
         op.drop_constraint(FK_NAME, "coaching_sessions", type_="foreignkey")
         op.drop_column("coaching_sessions", "bundle_id")
         return
-    with _sqlite_rebuild(), op.batch_alter_table("coaching_sessions", schema=None) as batch_op:
+    with (
+        kept_through_sqlite_rebuild(),
+        op.batch_alter_table("coaching_sessions", schema=None) as batch_op,
+    ):
         batch_op.drop_constraint(FK_NAME, type_="foreignkey")
         batch_op.drop_index(INDEX_NAME)
         batch_op.drop_column("bundle_id")
-
-
-@contextmanager
-def _sqlite_rebuild() -> Iterator[None]:
-    """SQLite rebuilds coaching_sessions for a foreign key, which drops its money triggers."""
-    for statement in DROP_TRIGGERS["sqlite"]:
-        op.execute(statement)
-    yield
-    for statement in PAID_NEEDS_PAYMENT["sqlite"]:
-        op.execute(statement)
 
 
 def upgrade() -> None:

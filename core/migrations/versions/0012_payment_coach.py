@@ -21,7 +21,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from core.migrations.triggers import DROP_TRIGGERS, PAID_NEEDS_PAYMENT
+from core.migrations.triggers import kept_through_sqlite_rebuild
 
 revision = "0012"
 down_revision = "0011"
@@ -53,9 +53,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         )
     else:
-        for statement in DROP_TRIGGERS["sqlite"]:
-            op.execute(statement)
-        with op.batch_alter_table("payments", schema=None) as batch_op:
+        with kept_through_sqlite_rebuild(), op.batch_alter_table("payments") as batch_op:
             batch_op.alter_column("coach_id", existing_type=sa.Integer(), nullable=False)
             batch_op.create_foreign_key(
                 FK_NAME,
@@ -65,8 +63,6 @@ def upgrade() -> None:
                 onupdate="CASCADE",
                 ondelete="CASCADE",
             )
-        for statement in PAID_NEEDS_PAYMENT["sqlite"]:
-            op.execute(statement)
     op.create_index(COACH_COVER, "payments", ["coach_id", "currency", "paid_at", "amount"])
 
 
@@ -76,11 +72,7 @@ def downgrade() -> None:
         op.drop_constraint(FK_NAME, "payments", type_="foreignkey")
         op.drop_column("payments", "coach_id")
     else:
-        for statement in DROP_TRIGGERS["sqlite"]:
-            op.execute(statement)
-        with op.batch_alter_table("payments", schema=None) as batch_op:
+        with kept_through_sqlite_rebuild(), op.batch_alter_table("payments") as batch_op:
             batch_op.drop_constraint(FK_NAME, type_="foreignkey")
             batch_op.drop_column("coach_id")
-        for statement in PAID_NEEDS_PAYMENT["sqlite"]:
-            op.execute(statement)
     op.drop_index(SESSION_COACH, table_name="coaching_sessions")
