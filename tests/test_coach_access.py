@@ -186,23 +186,45 @@ def test_an_admin_reaches_every_client_and_session(
     assert "Alice session" in home and "Boris session" in home
 
 
-def test_admin_scope_own_shows_only_what_the_admin_created(
-    app: Flask, world: dict[str, Any], as_role: Callable[..., Any]
-) -> None:
+def admin_who_booked(app: Flask, world: dict[str, Any], as_role: Callable[..., Any]) -> Any:
+    """An administrator (browser) who booked "Booked by admin" with coach A for client A."""
     admin, user = as_role("admin")
-    add_session(
-        app,
-        world["a_user"].id,
-        world["client_a"].id,
-        title="Booked by admin",
-        created_by_id=user.id,
-    )
+    a_coach, a_client = world["a_user"].id, world["client_a"].id
+    add_session(app, a_coach, a_client, title="Booked by admin", created_by_id=user.id)
+    return admin
+
+
+def see_only_own(app: Flask) -> None:
     with app.app_context():
         set_option("coach.admin_scope", "own")
         db.commit()
+
+
+def test_admin_scope_own_shows_only_what_the_admin_created(
+    app: Flask, world: dict[str, Any], as_role: Callable[..., Any]
+) -> None:
+    admin = admin_who_booked(app, world, as_role)
+    see_only_own(app)
     home = admin.get("/accueil-coach").get_data(as_text=True)
     assert "Booked by admin" in home
     assert "Alice session" not in home and "Boris session" not in home
+
+
+def test_admin_scope_own_holds_on_a_clients_profile_after_a_coach_looked(
+    app: Flask, world: dict[str, Any], as_role: Callable[..., Any]
+) -> None:
+    """The profile tabs' statements are built once per kind of viewer and shared: the coach
+    who looks first must not leave their scope to the administrator who looks next."""
+    admin = admin_who_booked(app, world, as_role)
+    profile = f"/customer/{world['client_a'].id}"
+    for tab in ("", "/sessions", "/finances"):
+        seen_by_coach = world["a"].get(profile + tab).get_data(as_text=True)
+        assert "Alice session" in seen_by_coach and "Booked by admin" in seen_by_coach, tab
+    see_only_own(app)
+    for tab in ("", "/sessions", "/finances"):
+        seen_by_admin = admin.get(profile + tab).get_data(as_text=True)
+        assert "Booked by admin" in seen_by_admin, tab
+        assert "Alice session" not in seen_by_admin, tab
 
 
 def test_capabilities_set_by_the_admin_bind_coaches(app: Flask, world: dict[str, Any]) -> None:

@@ -170,6 +170,36 @@ def test_statistics_revenue_is_net_of_refunds_in_the_month_given_back(
     assert [row[1] for row in rows[-3:]] == ["€60.00", "€0.00", "€40.00"]
 
 
+def test_statistics_follow_each_viewers_scope_after_another_looked(
+    app: Flask, desk: tuple[Any, Any, Any], as_role: Callable[..., Any]
+) -> None:
+    """The tab's statements are built once per kind of viewer: the coach who looks first,
+    then an administrator seeing all, then one seeing only their own, each get their own."""
+    from core.payments.service import record_payment
+
+    browser, coach, client = desk
+    admin_browser, admin = as_role("admin")
+    now = utcnow()
+    theirs = add_session(app, coach.id, client.id, starts_at=now, status="completed")
+    by_admin = add_session(
+        app, coach.id, client.id, starts_at=now, status="completed", created_by_id=admin.id
+    )
+    with app.app_context():
+        for sid in (theirs, by_admin):
+            record_payment(db.get(CoachingSession, sid), method="cash", paid_at=now)  # type: ignore[arg-type]
+        db.commit()
+
+    def figures(viewer: Any) -> list[str]:
+        text = viewer.get("/accueil-coach?tab=statistics").get_data(as_text=True)
+        return re.findall(r'class="stat-value[^"]*">([^<]+)<', text)
+
+    assert figures(browser)[1:4] == ["2", "0", "€120.00"]  # sessions, upcoming, revenue
+    assert figures(admin_browser)[1:4] == ["2", "0", "€120.00"]
+    set_options(app, **{"coach.admin_scope": "own"})
+    assert figures(admin_browser)[1:4] == ["1", "0", "€60.00"]
+    assert figures(browser)[1:4] == ["2", "0", "€120.00"]
+
+
 def test_calendar_month_and_week_colour_sessions_and_offer_new_ones(
     app: Flask, desk: tuple[Any, Any, Any]
 ) -> None:

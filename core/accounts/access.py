@@ -7,12 +7,12 @@ walk every route and prove each role gets exactly what it should.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Select, bindparam, exists, or_, select
 
 from core.accounts.models import CoachClient, Role, User
 from core.db import db
@@ -59,15 +59,26 @@ client_required.__doc__ = "Clients only (others: sign-in page or 403)."
 
 def reachable_clients_clause(viewer: User) -> Any:
     """SQL condition on ``User`` selecting the clients ``viewer`` may see."""
+    return clients_reachable_by_role(viewer.role, viewer.id)
+
+
+def clients_reachable_by_role(role: str, me: Any) -> Any:
+    """:func:`reachable_clients_clause` for staff of ``role`` whose id is ``me`` (a value,
+    or a bound parameter in a statement built once for every viewer of that role)."""
     from core.sessions.models import CoachingSession
 
-    if viewer.role == Role.ADMIN:
+    if role == Role.ADMIN:
         return User.role == Role.CLIENT.value
-    assigned = exists().where(CoachClient.coach_id == viewer.id, CoachClient.client_id == User.id)
-    booked = exists().where(
-        CoachingSession.coach_id == viewer.id, CoachingSession.client_id == User.id
-    )
+    assigned = exists().where(CoachClient.coach_id == me, CoachClient.client_id == User.id)
+    booked = exists().where(CoachingSession.coach_id == me, CoachingSession.client_id == User.id)
     return (User.role == Role.CLIENT.value) & or_(assigned, booked)
+
+
+@cache
+def _reachable_client_query(role: str) -> Select[tuple[User]]:
+    return select(User).where(
+        User.id == bindparam("client_id"), clients_reachable_by_role(role, bindparam("viewer_id"))
+    )
 
 
 def can_reach_client(viewer: User, client: User) -> bool:
@@ -96,8 +107,8 @@ def get_client_or_404(viewer: User, client_id: int) -> User:
     in SQL), not the client and then an EXISTS.
     """
     if viewer.role in (Role.ADMIN, Role.COACH):
-        query = select(User).where(User.id == client_id, reachable_clients_clause(viewer))
-        client = db.scalar(query)
+        query = _reachable_client_query(viewer.role)
+        client = db.scalar(query, {"client_id": client_id, "viewer_id": viewer.id})
     else:
         client = db.get(User, client_id)
         if client is not None and not can_reach_client(viewer, client):

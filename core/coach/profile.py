@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
@@ -16,32 +17,42 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, not_, select
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from core.accounts.access import get_client_or_404, staff_required
 from core.accounts.email_change import cancel_email_change, request_email_change
-from core.accounts.models import ClientNote, User
+from core.accounts.models import ClientNote, Role, User
 from core.accounts.permissions import capability_required, has_capability, require_capability
 from core.accounts.service import AccountError, set_account_active
 from core.charts import donut_chart
 from core.coach.blueprint import back, bp
-from core.coach.clients import next_start
 from core.coach.forms import PAYMENT_LABELS, ClientForm, NotesForm
 from core.coach.home import open_session_redirect
-from core.coach.queries import coach_scope, page_arg, paginate, sessions_query
+from core.coach.queries import (
+    OWN,
+    VIEWER,
+    page_arg,
+    scope_form,
+    scope_in_form,
+)
 from core.db import db, utcnow
 from core.i18n import money
-from core.payments.queries import money_totals, refundable_payments, refunds_by_session
+from core.payments.queries import (
+    money_totals_query,
+    refundable_payments,
+    refunds_by_session,
+    totals_of,
+)
 from core.plugins import collect, render_tab, tabs_from
 from core.sessions.models import (
-    CLOSED_STATUSES,
-    OPEN_STATUSES,
     PAYMENT_STATUSES,
     CoachingSession,
     PaymentStatus,
     SessionStatus,
 )
+from core.sessions.queries import CLIENT, NOW, paginate, past_clause, upcoming_clause
 from hooks import StatCard, Tab
 
 CARDS_PER_PAGE = 5
@@ -78,15 +89,26 @@ def profile(client_id: int, tab: str | None = None) -> ResponseReturnValue:
     )
 
 
-def client_sessions(client: User) -> Any:
-    """The client's sessions in the viewer's scope, with the client loaded."""
-    return sessions_query(current_user, client.id)
+@cache
+def _next_start_query(form: str) -> Select[tuple[Any]]:
+    """:func:`next_start` of one client, built once per form of scope."""
+    s = CoachingSession
+    return select(func.min(s.starts_at)).where(
+        s.client_id == CLIENT,
+        scope_in_form(form, VIEWER, by_client=True),
+        upcoming_clause(NOW),
+    )
 
 
 def next_session(client: User) -> datetime | None:
     """When the client's next session starts (the page header): that alone, read through
     the client's index."""
-    return db.scalar(next_start(client.id))
+    return db.scalar(_next_start_query(scope_form(current_user)), _params(client))
+
+
+def _params(client: User, **more: Any) -> dict[str, Any]:
+    """The parameters of this module's statements built once: viewer, client, now."""
+    return {"viewer_id": current_user.id, "client_id": client.id, "now": utcnow(), **more}
 
 
 def here() -> str:
@@ -114,29 +136,23 @@ def overview_tab(client: User) -> str:
         "can_edit_client": has_capability(current_user, "edit_clients"),
     }
     if sees_sessions:
-        S = CoachingSession
-        now = utcnow()
-        upcoming = and_(S.starts_at >= now, S.status.in_(OPEN_STATUSES))
-        past = and_(
-            or_(S.starts_at < now, S.status.in_(CLOSED_STATUSES)),
-            S.status != SessionStatus.AVAILABLE.value,
-        )
-        counts = session_counts(client, upcoming, past)
+        form, params = scope_form(current_user), _params(client)
+        counts = session_counts(client, params)
         context["cards"] = overview_cards(counts, finance_totals(client))
-        sessions = client_sessions(client)
-        context["upcoming"] = paginate(
-            sessions.where(upcoming).order_by(S.starts_at, S.id),
-            page_arg("up"),
-            CARDS_PER_PAGE,
-            total=counts.upcoming,
-        )
-        context["past"] = paginate(
-            sessions.where(past).order_by(S.starts_at.desc(), S.id.desc()),
-            page_arg("past"),
-            CARDS_PER_PAGE,
-            total=counts.past,
-        )
+        for key, arg, total in (("upcoming", "up", counts.upcoming), ("past", "past", counts.past)):
+            query = _cards_query(form, upcoming=key == "upcoming")
+            context[key] = paginate(query, page_arg(arg), CARDS_PER_PAGE, total, params)
     return render_template("coach/tabs/overview.html", **context)
+
+
+@cache
+def _cards_query(form: str, *, upcoming: bool) -> Select[tuple[CoachingSession]]:
+    """The client's upcoming (soonest first) or past (latest first) sessions in a viewer's
+    scope, with their client (and coach, for administrators): built once per form."""
+    s = CoachingSession
+    if upcoming:
+        return _client_rows(form).where(upcoming_clause(NOW)).order_by(s.starts_at, s.id)
+    return _client_rows(form).where(past_clause(NOW)).order_by(s.starts_at.desc(), s.id.desc())
 
 
 def visible_timeline(client: User, *, with_sessions: bool = True) -> list[Any]:
@@ -144,13 +160,7 @@ def visible_timeline(client: User, *, with_sessions: bool = True) -> list[Any]:
     (the client may also have sessions with another coach; without ``with_sessions``, all)."""
     from core.emails.log import client_timeline
 
-    hidden = set(
-        db.scalars(
-            select(CoachingSession.id).where(
-                CoachingSession.client_id == client.id, not_(coach_scope(current_user))
-            )
-        )
-    )
+    hidden = set(db.scalars(_hidden_query(scope_form(current_user)), _params(client)))
     return [
         item
         for item in client_timeline(client.id)
@@ -165,18 +175,28 @@ class SessionCounts:
     completed: int
 
 
-def session_counts(client: User, upcoming: Any, past: Any) -> SessionCounts:
+def session_counts(client: User, params: dict[str, Any]) -> SessionCounts:
     """The client's upcoming, past and completed sessions in the viewer's scope, in one query:
     the cards show them, and the two lists need no count of their own."""
-    s = CoachingSession
-    row = db.execute(
-        select(
-            func.count(case((upcoming, 1))),
-            func.count(case((past, 1))),
-            func.count(case((s.status == SessionStatus.COMPLETED.value, 1))),
-        ).where(s.client_id == client.id, coach_scope(current_user))
-    ).one()
+    row = db.execute(_counts_query(scope_form(current_user)), params).one()
     return SessionCounts(*(int(n or 0) for n in row))
+
+
+@cache
+def _counts_query(form: str) -> Select[Any]:
+    s = CoachingSession
+    return select(
+        func.count(case((upcoming_clause(NOW), 1))),
+        func.count(case((past_clause(NOW), 1))),
+        func.count(case((s.status == SessionStatus.COMPLETED.value, 1))),
+    ).where(s.client_id == CLIENT, scope_in_form(form, VIEWER))
+
+
+@cache
+def _hidden_query(form: str) -> Select[tuple[int]]:
+    """The client's sessions a viewer of ``form`` does not see (their emails are left out)."""
+    s = CoachingSession
+    return select(s.id).where(s.client_id == CLIENT, not_(scope_in_form(form, VIEWER)))
 
 
 def overview_cards(counts: SessionCounts, totals: FinanceTotals) -> list[StatCard]:
@@ -222,14 +242,9 @@ def save_notes(client_id: int) -> ResponseReturnValue:
 
 def sessions_tab(client: User) -> str:
     status = request.args.get("status", "")
-    query = client_sessions(client)
-    if status in {s.value for s in SessionStatus}:
-        query = query.where(CoachingSession.status == status)
-    page = paginate(
-        query.order_by(CoachingSession.starts_at.desc(), CoachingSession.id.desc()),
-        page_arg(),
-        ROWS_PER_PAGE,
-    )
+    known = status in {s.value for s in SessionStatus}
+    query = _rows_query(scope_form(current_user), status=known)
+    page = paginate(query, page_arg(), ROWS_PER_PAGE, None, _params(client, status=status))
     return render_template(
         "coach/tabs/sessions.html",
         client=client,
@@ -239,6 +254,35 @@ def sessions_tab(client: User) -> str:
         now=utcnow(),
         can_edit=has_capability(current_user, "edit_sessions"),
     )
+
+
+@cache
+def _rows_query(
+    form: str, *, status: bool = False, billable: bool = False, payment: bool = False
+) -> Select[tuple[CoachingSession]]:
+    """The rows of the Sessions and Finances tabs, latest first, built once per form of
+    scope and filter: ``status`` and ``payment`` filter on the parameters of those names,
+    ``billable`` keeps the billed sessions."""
+    s = CoachingSession
+    query = _client_rows(form).order_by(s.starts_at.desc(), s.id.desc())
+    if status:
+        query = query.where(s.status == bindparam("status"))
+    if billable:
+        query = query.where(_billable())
+    if payment:
+        query = query.where(s.payment_status == bindparam("payment"))
+    return query
+
+
+def _client_rows(form: str) -> Select[tuple[CoachingSession]]:
+    """The client's sessions in a viewer's scope, with their client (and coach, for
+    administrators) loaded in the same statement."""
+    s = CoachingSession
+    options = [joinedload(s.client)]
+    if form in (Role.ADMIN, OWN):
+        options.append(joinedload(s.coach))
+    scope = scope_in_form(form, VIEWER, by_client=True)
+    return select(s).where(scope, s.client_id == CLIENT).options(*options)
 
 
 # --------------------------------------------------------------------------
@@ -275,13 +319,8 @@ def _amounts(per_currency: dict[str, int]) -> str:
 def finance_totals(client: User) -> FinanceTotals:
     """Billed, pending, paid (net) and refunded per currency, and the count of each payment
     status (two queries)."""
-    s = CoachingSession
-    price = func.coalesce(s.price_amount, 0)
-    rows = db.execute(
-        select(s.currency, s.payment_status, func.count(), func.sum(price))
-        .where(s.client_id == client.id, coach_scope(current_user), _billable())
-        .group_by(s.currency, s.payment_status)
-    ).all()
+    form, params = scope_form(current_user), _params(client)
+    rows = db.execute(_billed_query(form), params).all()
     billed: Counter[str] = Counter()
     pending: Counter[str] = Counter()
     counts: Counter[str] = Counter()
@@ -292,7 +331,7 @@ def finance_totals(client: User) -> FinanceTotals:
             billed[currency] += amount  # refunded sessions were billed too
         if status == PaymentStatus.PENDING:
             pending[currency] += amount
-    received = money_totals(s.client_id == client.id, coach_scope(current_user))
+    received = totals_of(db.execute(_received_query(form), params))
     return FinanceTotals(
         _amounts(billed),
         _amounts(pending),
@@ -301,6 +340,24 @@ def finance_totals(client: User) -> FinanceTotals:
         sum(counts.values()),
         {status: counts.get(status, 0) for status in PAYMENT_STATUSES},
     )
+
+
+@cache
+def _billed_query(form: str) -> Select[Any]:
+    """Count and sum of the client's billable sessions per currency and payment status."""
+    s = CoachingSession
+    price = func.coalesce(s.price_amount, 0)
+    return (
+        select(s.currency, s.payment_status, func.count(), func.sum(price))
+        .where(s.client_id == CLIENT, scope_in_form(form, VIEWER), _billable())
+        .group_by(s.currency, s.payment_status)
+    )
+
+
+@cache
+def _received_query(form: str) -> Select[Any]:
+    """Money received and refunded for the client's sessions, per currency."""
+    return money_totals_query(CoachingSession.client_id == CLIENT, scope_in_form(form, VIEWER))
 
 
 #: The colour of each payment status in the chart (the badges' colours).
@@ -326,14 +383,9 @@ def payments_chart(counts: dict[str, int]) -> Markup:
 def finances_tab(client: User) -> str:
     totals = finance_totals(client)
     payment = request.args.get("payment", "")
-    query = client_sessions(client).where(_billable())
-    if payment in PAYMENT_STATUSES:
-        query = query.where(CoachingSession.payment_status == payment)
-    page = paginate(
-        query.order_by(CoachingSession.starts_at.desc(), CoachingSession.id.desc()),
-        page_arg(),
-        ROWS_PER_PAGE,
-    )
+    known = payment in PAYMENT_STATUSES
+    query = _rows_query(scope_form(current_user), billable=True, payment=known)
+    page = paginate(query, page_arg(), ROWS_PER_PAGE, None, _params(client, payment=payment))
     return render_template(
         "coach/tabs/finances.html",
         client=client,

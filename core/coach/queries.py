@@ -10,14 +10,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, literal_column, or_, select, true
+from sqlalchemy import Select, bindparam, literal_column, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from core.accounts.access import reachable_clients_clause
 from core.accounts.models import Role, User
 from core.i18n import select_timezone, zone
 from core.payments.models import Payment
-from core.sessions.access import sessions_visible_to
+from core.sessions.access import visible_to_role
 from core.sessions.models import CoachingSession
 from core.settings import define, get_option
 from core.validation import db_int
@@ -28,18 +28,37 @@ define("coach.admin_scope", "all")
 ADMIN_SCOPES = ("all", "own")
 
 
+#: The viewer's id in statements built once per process and form of scope (see
+#: :func:`scope_form`), given at each run as ``viewer_id``.
+VIEWER = bindparam("viewer_id")
+#: The form of scope of an administrator set to see only their own coaching.
+OWN = "own"
+
+
 def _admin_sees_own_only(viewer: User) -> bool:
     """An administrator whom the site owner set to see only their own coaching."""
-    return viewer.role == Role.ADMIN and get_option("coach.admin_scope") == "own"
+    return viewer.role == Role.ADMIN and get_option("coach.admin_scope") == OWN
+
+
+def scope_form(viewer: User) -> str:
+    """The form :func:`coach_scope` takes for ``viewer``: their role, or ``own``. A statement
+    is the same for every viewer of one form but for their id, so it can be built once."""
+    return OWN if _admin_sees_own_only(viewer) else str(viewer.role)
+
+
+def scope_in_form(form: str, me: Any, *, by_client: bool = False) -> Any:
+    """:func:`coach_scope` (``by_client``: :func:`client_scope`) of a viewer of ``form``
+    whose id is ``me``: a value, or :data:`VIEWER` in a statement built once."""
+    if form == OWN:
+        return or_(CoachingSession.created_by_id == me, CoachingSession.coach_id == me)
+    if by_client and form == Role.COACH:
+        return CoachingSession.coach_id + literal_column("0") == me
+    return visible_to_role(form, me)
 
 
 def coach_scope(viewer: User) -> Any:
     """SQL condition on ``CoachingSession`` for the coach pages of ``viewer``."""
-    if _admin_sees_own_only(viewer):
-        return or_(
-            CoachingSession.created_by_id == viewer.id, CoachingSession.coach_id == viewer.id
-        )
-    return sessions_visible_to(viewer)
+    return scope_in_form(scope_form(viewer), viewer.id)
 
 
 def client_scope(viewer: User) -> Any:
@@ -47,32 +66,28 @@ def client_scope(viewer: User) -> Any:
     as ``coach_id + 0``, which no index serves, so that SQLite (without statistics) reads the
     client's own sessions; through the (coach, start) index it read every upcoming session
     of the coach, 2,500 rows (3.5 ms) for a client without one."""
-    if viewer.role == Role.COACH:
-        return CoachingSession.coach_id + literal_column("0") == viewer.id
-    return coach_scope(viewer)
+    return scope_in_form(scope_form(viewer), viewer.id, by_client=True)
 
 
-def payment_scope(viewer: User) -> Any:
-    """:func:`coach_scope` as a condition on ``Payment`` alone. A coach's payments are read
-    by their own ``coach_id`` (one range of an index, not one probe per session: migration
-    0012); an administrator who sees every session sees every payment."""
-    if viewer.role == Role.COACH:
-        return Payment.coach_id == viewer.id
-    if viewer.role == Role.ADMIN and not _admin_sees_own_only(viewer):
+def payment_scope_in_form(form: str, me: Any) -> Any:
+    """:func:`coach_scope` as a condition on ``Payment`` alone, for a viewer of ``form``
+    (see :func:`scope_in_form`). A coach's payments are read by their own ``coach_id`` (one
+    range of an index, not one probe per session: migration 0012); an administrator who
+    sees every session sees every payment."""
+    if form == Role.COACH:
+        return Payment.coach_id == me
+    if form == Role.ADMIN:
         return true()
-    return Payment.session_id.in_(select(CoachingSession.id).where(coach_scope(viewer)))
+    return Payment.session_id.in_(select(CoachingSession.id).where(scope_in_form(form, me)))
 
 
-def sessions_query(viewer: User, client_id: int | None = None) -> Select[tuple[CoachingSession]]:
-    """Sessions of the viewer's scope (of one client, with ``client_id``), each with its
-    client (and, for admins, its coach) loaded in the same statement."""
+def sessions_query(viewer: User) -> Select[tuple[CoachingSession]]:
+    """Sessions of the viewer's scope, each with its client (and, for admins, its coach)
+    loaded in the same statement."""
     options = [joinedload(CoachingSession.client)]
     if viewer.role == Role.ADMIN:
         options.append(joinedload(CoachingSession.coach))
-    if client_id is None:
-        return select(CoachingSession).where(coach_scope(viewer)).options(*options)
-    scope = (client_scope(viewer), CoachingSession.client_id == client_id)
-    return select(CoachingSession).where(*scope).options(*options)
+    return select(CoachingSession).where(coach_scope(viewer)).options(*options)
 
 
 def clients_query(viewer: User) -> Select[tuple[User]]:

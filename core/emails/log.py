@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from flask import abort
-from sqlalchemy import Select, and_, func, or_, select, true
+from sqlalchemy import Select, and_, bindparam, func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from core.accounts.access import reachable_clients_clause
@@ -30,18 +31,21 @@ def session_email_log(session_id: int) -> list[OutboxEmail]:
     )
 
 
+@cache
+def _client_timeline_query() -> Select[tuple[OutboxEmail]]:
+    """Built once (every client profile shows it), the client's id given as ``client_id``."""
+    client = bindparam("client_id")
+    their_sessions = select(CoachingSession.id).where(CoachingSession.client_id == client)
+    return (
+        select(OutboxEmail)
+        .where(or_(OutboxEmail.user_id == client, OutboxEmail.session_id.in_(their_sessions)))
+        .order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
+    )
+
+
 def client_timeline(client_id: int) -> list[OutboxEmail]:
     """Emails to the client plus every email about the client's sessions, newest first."""
-    their_sessions = select(CoachingSession.id).where(CoachingSession.client_id == client_id)
-    return list(
-        db.scalars(
-            select(OutboxEmail)
-            .where(
-                or_(OutboxEmail.user_id == client_id, OutboxEmail.session_id.in_(their_sessions))
-            )
-            .order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
-        )
-    )
+    return list(db.scalars(_client_timeline_query(), {"client_id": client_id}))
 
 
 #: Rows on one page of the email log.

@@ -22,11 +22,17 @@ def can_reach_session(viewer: User, session: CoachingSession) -> bool:
 
 def sessions_visible_to(viewer: User) -> Any:
     """SQL condition on ``CoachingSession`` matching what ``viewer`` may see."""
-    if viewer.role == Role.ADMIN:
+    return visible_to_role(viewer.role, viewer.id)
+
+
+def visible_to_role(role: str, me: Any) -> Any:
+    """:func:`sessions_visible_to` for a viewer of ``role`` whose id is ``me``: a value, or
+    a bound parameter in a statement built once for every viewer of that role."""
+    if role == Role.ADMIN:
         return true()
-    if viewer.role == Role.COACH:
-        return CoachingSession.coach_id == viewer.id
-    return CoachingSession.client_id == viewer.id
+    if role == Role.COACH:
+        return CoachingSession.coach_id == me
+    return CoachingSession.client_id == me
 
 
 def reachable_session(
