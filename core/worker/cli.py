@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import signal
 from typing import Any
 
@@ -47,13 +46,22 @@ def worker_command(once: bool, outbox_every: int, reminders_every: int) -> None:
     scheduler = build_scheduler(app, outbox_every, reminders_every)
 
     def stop(_signum: int, _frame: Any) -> None:
-        scheduler.shutdown(wait=False)
+        """SIGTERM stops the worker as Ctrl+C does: it leaves the scheduler's loop, which is
+        then shut down outside the handler. Shutting it down in here hung for good: the
+        handler runs between two steps of the interrupted loop, which may hold a lock that
+        shutting down takes again (seen: the thread pool's, while it started a job)."""
+        raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    click.echo(
-        f"Worker started: outbox every {outbox_every}s, reminders every {reminders_every}s. "
-        "Ctrl+C to stop."
-    )
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+    try:
+        click.echo(
+            f"Worker started: outbox every {outbox_every}s, reminders every {reminders_every}s. "
+            "Ctrl+C to stop."
+        )
         scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)  # the batch under way finishes
     click.echo("Worker stopped.")
