@@ -23,7 +23,6 @@ from core.accounts.models import Role
 from core.accounts.views import landing_url
 from core.clientarea.calendar import ICS_MIMETYPE, calendar_bytes, client_for_feed, feed_sessions
 from core.clientarea.cards import shown_cards
-from core.clientarea.clock import Clock
 from core.db import db, utcnow
 from core.plugins import render_tab, tabs_from
 from core.sessions.access import reachable_session
@@ -33,7 +32,6 @@ from core.settings import get_option
 from hooks import Tab
 
 bp = Blueprint("clientarea", __name__)
-bp.add_app_template_global(Clock, "session_clock")
 
 
 def client_page(view: Callable[..., Any]) -> Callable[..., Any]:

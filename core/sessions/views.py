@@ -10,10 +10,13 @@ from core.accounts.access import signed_in
 from core.accounts.permissions import capability_required
 from core.db import db
 from core.sessions.access import can_reach_session
+from core.sessions.clock import Clock
 from core.sessions.documents import document_path
 from core.sessions.models import CoachingSession, SessionDocument
 
 bp = Blueprint("sessions", __name__)
+#: The dates of session cards, for every area that shows them (client area, coach pages).
+bp.add_app_template_global(Clock, "session_clock")
 
 
 @bp.route("/documents/<int:document_id>")

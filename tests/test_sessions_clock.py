@@ -1,4 +1,5 @@
-"""The client area's Clock writes what the date, time and when filters write."""
+"""The session cards' Clock (client area and coach pages) writes what the date, time and
+when filters write."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask, render_template_string
 
-from core.clientarea.clock import Clock
 from core.db import db
 from core.i18n import when
+from core.sessions.clock import Clock
 from core.sessions.models import CoachingSession
 from core.settings import set_option
 
 FILTERS = (
-    "{{ s.starts_at|date('EEE') }}|{{ s.starts_at|date('d') }}|{{ s.starts_at|date('MMM y') }}"
+    "{{ s.starts_at|date('EEE') }}|{{ s.starts_at|date('d') }}|{{ s.starts_at|date(month) }}"
     "|{{ s.starts_at|time }}|{{ s.ends_at|time }}"
 )
 
@@ -37,8 +38,10 @@ def test_clock_writes_what_the_filters_write(app: Flask, language: str) -> None:
         clock = Clock()
         for n, start in enumerate(starts):
             session = CoachingSession(starts_at=start, duration_minutes=30 + 90 * n)
-            expected = render_template_string(FILTERS, s=session)
+            expected = render_template_string(FILTERS, s=session, month="MMM y")
             assert "|".join(clock.card(session)) == expected
+            coach_card = render_template_string(FILTERS, s=session, month="MMM")  # no year
+            assert "|".join(clock.card(session, "MMM")) == coach_card
             assert clock.when(start) == when(start)
             assert clock.when(start - timedelta(hours=5)) == when(start - timedelta(hours=5))
         assert clock.when(None) == when(None) == ""
