@@ -19,9 +19,17 @@ from core.accounts.service import AccountError, create_user
 from core.accounts.views import landing_url
 from core.coach.blueprint import slug_route
 from core.coach.forms import AddClientForm
-from core.coach.queries import client_scope, clients_query, coach_scope, page_arg, paginate
+from core.coach.queries import (
+    clients_query,
+    coach_scope,
+    page_arg,
+    paginate,
+    scope_form,
+    scope_in_form,
+)
 from core.db import db, utcnow
-from core.sessions.models import OPEN_STATUSES, CoachingSession
+from core.sessions.models import CoachingSession
+from core.sessions.queries import upcoming_clause
 
 PER_PAGE = 25
 #: The sorts on the client's own columns: the page is chosen before its session columns are
@@ -39,19 +47,20 @@ SORTS: dict[str, Any] = {
 }
 
 
-def next_start(client_id: Any) -> Select[tuple[Any]]:
-    """When the client's next open session in the viewer's scope starts (``client_id``: an
-    id, or ``User.id`` in a subquery per client)."""
+def next_start(client_id: Any, form: str, me: Any, now: Any) -> Select[tuple[Any]]:
+    """When the client's next open session in the scope of a viewer of ``form`` whose id is
+    ``me`` (:func:`scope_in_form`) starts. ``client_id``: an id, ``User.id`` in a subquery
+    per client, or a bound parameter; ``now``: an instant or a bound parameter."""
     return select(func.min(CoachingSession.starts_at)).where(
         CoachingSession.client_id == client_id,
-        client_scope(current_user),
-        CoachingSession.starts_at >= utcnow(),
-        CoachingSession.status.in_(OPEN_STATUSES),
+        scope_in_form(form, me, by_client=True),
+        upcoming_clause(now),
     )
 
 
 def _next_session_column() -> Any:
-    return next_start(User.id).correlate(User).scalar_subquery()
+    viewer = scope_form(current_user), current_user.id
+    return next_start(User.id, *viewer, utcnow()).correlate(User).scalar_subquery()
 
 
 def _session_count_column() -> Any:

@@ -18,25 +18,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import Select, and_, bindparam, case, func, not_, select
-from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from core.accounts.access import get_client_or_404, staff_required
 from core.accounts.email_change import cancel_email_change, request_email_change
-from core.accounts.models import ClientNote, Role, User
+from core.accounts.models import ClientNote, User
 from core.accounts.permissions import capability_required, has_capability, require_capability
 from core.accounts.service import AccountError, set_account_active
 from core.charts import donut_chart
 from core.coach.blueprint import back, bp
+from core.coach.clients import next_start
 from core.coach.forms import PAYMENT_LABELS, ClientForm, NotesForm
 from core.coach.home import open_session_redirect
-from core.coach.queries import (
-    OWN,
-    VIEWER,
-    page_arg,
-    scope_form,
-    scope_in_form,
-)
+from core.coach.queries import VIEWER, page_arg, scope_form, scope_in_form, scoped_sessions
 from core.db import db, utcnow
 from core.i18n import money
 from core.payments.queries import (
@@ -92,12 +86,7 @@ def profile(client_id: int, tab: str | None = None) -> ResponseReturnValue:
 @cache
 def _next_start_query(form: str) -> Select[tuple[Any]]:
     """:func:`next_start` of one client, built once per form of scope."""
-    s = CoachingSession
-    return select(func.min(s.starts_at)).where(
-        s.client_id == CLIENT,
-        scope_in_form(form, VIEWER, by_client=True),
-        upcoming_clause(NOW),
-    )
+    return next_start(CLIENT, form, VIEWER, NOW)
 
 
 def next_session(client: User) -> datetime | None:
@@ -137,7 +126,7 @@ def overview_tab(client: User) -> str:
     }
     if sees_sessions:
         form, params = scope_form(current_user), _params(client)
-        counts = session_counts(client, params)
+        counts = session_counts(params)
         context["cards"] = overview_cards(counts, finance_totals(client))
         for key, arg, total in (("upcoming", "up", counts.upcoming), ("past", "past", counts.past)):
             query = _cards_query(form, upcoming=key == "upcoming")
@@ -175,7 +164,7 @@ class SessionCounts:
     completed: int
 
 
-def session_counts(client: User, params: dict[str, Any]) -> SessionCounts:
+def session_counts(params: dict[str, Any]) -> SessionCounts:
     """The client's upcoming, past and completed sessions in the viewer's scope, in one query:
     the cards show them, and the two lists need no count of their own."""
     row = db.execute(_counts_query(scope_form(current_user)), params).one()
@@ -277,12 +266,8 @@ def _rows_query(
 def _client_rows(form: str) -> Select[tuple[CoachingSession]]:
     """The client's sessions in a viewer's scope, with their client (and coach, for
     administrators) loaded in the same statement."""
-    s = CoachingSession
-    options = [joinedload(s.client)]
-    if form in (Role.ADMIN, OWN):
-        options.append(joinedload(s.coach))
-    scope = scope_in_form(form, VIEWER, by_client=True)
-    return select(s).where(scope, s.client_id == CLIENT).options(*options)
+    scoped = scoped_sessions(form, VIEWER, by_client=True)
+    return scoped.where(CoachingSession.client_id == CLIENT)
 
 
 # --------------------------------------------------------------------------

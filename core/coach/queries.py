@@ -47,8 +47,13 @@ def scope_form(viewer: User) -> str:
 
 
 def scope_in_form(form: str, me: Any, *, by_client: bool = False) -> Any:
-    """:func:`coach_scope` (``by_client``: :func:`client_scope`) of a viewer of ``form``
-    whose id is ``me``: a value, or :data:`VIEWER` in a statement built once."""
+    """:func:`coach_scope` of a viewer of ``form`` whose id is ``me``: a value, or
+    :data:`VIEWER` in a statement built once.
+
+    ``by_client``, for statements on one client's sessions: a coach's id is compared as
+    ``coach_id + 0``, which no index serves, so that SQLite (without statistics) reads the
+    client's own sessions; through the (coach, start) index it read every upcoming session
+    of the coach, 2,500 rows (3.5 ms) for a client without one."""
     if form == OWN:
         return or_(CoachingSession.created_by_id == me, CoachingSession.coach_id == me)
     if by_client and form == Role.COACH:
@@ -59,14 +64,6 @@ def scope_in_form(form: str, me: Any, *, by_client: bool = False) -> Any:
 def coach_scope(viewer: User) -> Any:
     """SQL condition on ``CoachingSession`` for the coach pages of ``viewer``."""
     return scope_in_form(scope_form(viewer), viewer.id)
-
-
-def client_scope(viewer: User) -> Any:
-    """:func:`coach_scope` for statements on one client's sessions: a coach's id is compared
-    as ``coach_id + 0``, which no index serves, so that SQLite (without statistics) reads the
-    client's own sessions; through the (coach, start) index it read every upcoming session
-    of the coach, 2,500 rows (3.5 ms) for a client without one."""
-    return scope_in_form(scope_form(viewer), viewer.id, by_client=True)
 
 
 def payment_scope_in_form(form: str, me: Any) -> Any:
@@ -84,10 +81,19 @@ def payment_scope_in_form(form: str, me: Any) -> Any:
 def sessions_query(viewer: User) -> Select[tuple[CoachingSession]]:
     """Sessions of the viewer's scope, each with its client (and, for admins, its coach)
     loaded in the same statement."""
+    return scoped_sessions(scope_form(viewer), viewer.id)
+
+
+def scoped_sessions(
+    form: str, me: Any, *, by_client: bool = False
+) -> Select[tuple[CoachingSession]]:
+    """:func:`sessions_query` for a viewer of ``form`` whose id is ``me`` (see
+    :func:`scope_in_form`; ``by_client``: for one client's sessions)."""
     options = [joinedload(CoachingSession.client)]
-    if viewer.role == Role.ADMIN:
+    if form in (Role.ADMIN, OWN):
         options.append(joinedload(CoachingSession.coach))
-    return select(CoachingSession).where(coach_scope(viewer)).options(*options)
+    scope = scope_in_form(form, me, by_client=by_client)
+    return select(CoachingSession).where(scope).options(*options)
 
 
 def clients_query(viewer: User) -> Select[tuple[User]]:
