@@ -183,6 +183,19 @@ def test_client_downloads_their_own_export_and_it_is_audited(app: Flask, world: 
         assert entry is not None and entry.action == "export" and entry.actor_id == world.client.id
 
 
+def test_a_session_at_the_calendars_end_does_not_break_the_export(app: Flask, world: World) -> None:
+    """9999-12-31 23:30 UTC is already the year 10000 in Paris: shown as stored (UTC)."""
+    last = datetime(9999, 12, 31, 23, 30, tzinfo=UTC)
+    add_session(app, world.client, world.coach, starts_at=last, title="Far away")
+    web = signed_in(app, world.client)
+    response = web.get("/privacy/my-data.zip")
+    assert response.status_code == 200
+    archive, data = unzip(response.data)
+    assert any(s["title"] == "Far away" for s in data["sessions"])
+    summary = next(name for name in archive.namelist() if name.endswith(".pdf"))
+    assert "9999" in pdf_text(archive.read(summary))
+
+
 # -- authorization --------------------------------------------------------------
 
 

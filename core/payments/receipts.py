@@ -214,7 +214,7 @@ def receipt_view(receipt: Receipt, refunds: list[Refund]) -> dict[str, Any]:
     return {
         "number": f"{data['number']:06d}",
         "issued": format_date(
-            datetime.fromisoformat(data["issued_at"]).astimezone(tz), "long", locale=locale
+            local_time(datetime.fromisoformat(data["issued_at"]), tz), "long", locale=locale
         ),
         "business": data["business"],
         "address_lines": [
@@ -235,14 +235,14 @@ def receipt_view(receipt: Receipt, refunds: list[Refund]) -> dict[str, Any]:
         "currency": pay["currency"],
         "method": method,
         "paid": format_date(
-            datetime.fromisoformat(pay["paid_at"]).astimezone(tz), "long", locale=locale
+            local_time(datetime.fromisoformat(pay["paid_at"]), tz), "long", locale=locale
         ),
         "reference": pay.get("reference"),
         "refunds": [
             {
                 "line": _(
                     "Refunded on %(date)s",
-                    date=format_date(r.refunded_at.astimezone(tz), "long", locale=locale),
+                    date=format_date(local_time(r.refunded_at, tz), "long", locale=locale),
                 ),
                 "amount": money(-r.amount, r.currency),
             }
@@ -260,7 +260,7 @@ def _erasure_note(data: dict[str, Any], tz: Any, locale: str) -> str | None:
     if not erasure:
         return None
     when = format_date(
-        datetime.fromisoformat(erasure["erased_at"]).astimezone(tz), "long", locale=locale
+        local_time(datetime.fromisoformat(erasure["erased_at"]), tz), "long", locale=locale
     )
     return _(
         "Client's personal data erased on %(date)s at their request; this receipt is kept "

@@ -14,7 +14,7 @@ from babel.dates import format_date, format_datetime
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from core.i18n import money, site_timezone, zone
+from core.i18n import local_time, money, site_timezone, zone
 from core.payments.receipts import pdf_safe
 
 
@@ -61,15 +61,16 @@ def summary_pdf(data: dict[str, Any]) -> bytes:
     locale = str(get_locale() or "en")
     tz = zone(data["profile"]["timezone"]) if data["profile"]["timezone"] else site_timezone()
 
+    # local_time: an instant at the calendar's end (year 9999) cannot move east of UTC.
     def day(iso: str | None) -> str:
         return (
-            format_date(datetime.fromisoformat(iso).astimezone(tz), "long", locale=locale)
+            format_date(local_time(datetime.fromisoformat(iso), tz), "long", locale=locale)
             if iso
             else ""
         )
 
     def moment(iso: str) -> str:
-        return format_datetime(datetime.fromisoformat(iso).astimezone(tz), "medium", locale=locale)
+        return format_datetime(local_time(datetime.fromisoformat(iso), tz), "medium", locale=locale)
 
     profile = data["profile"]
     title = _("Your data at %(site)s", site=data["site"])
