@@ -134,19 +134,41 @@ class ThemeLoader(BaseLoader):
         return sorted(names)
 
 
+#: A template whose name ends so holds only what depends on the language (and the theme):
+#: translated labels and the markup of macros, made once per process and language.
+LANGUAGE_TEMPLATE_SUFFIX = "_labels.html"
+#: The globals such a template sees: translation and Jinja's own helpers, nothing of the
+#: viewer or the request (a name outside this list is undefined there).
+LANGUAGE_GLOBALS = frozenset(
+    {"_", "gettext", "ngettext", "dict", "range", "namespace", "cycler", "joiner", "option_tags"}
+)
+
+
 class RequestTemplate(Template):
     """A template whose imported form (``{% from ... import %}``) lives for one request.
 
     Jinja keeps an imported template's module for the life of the process, so the
     top-level ``{% set %}`` of a macro file (translated labels, today's date) would be
     frozen by the first request. Here it is evaluated once per request and language.
+
+    A ``*_labels.html`` template is evaluated once per language for the life of this
+    template object (a theme or add-on switch, or an edited file in debug, loads a new
+    one): a page's labels, badges and icons cost nothing after the first page. It sees
+    only :data:`LANGUAGE_GLOBALS`, so it cannot keep one viewer's data for another.
     """
 
     def _get_default_module(self, ctx: Context | None = None) -> TemplateModule:
         if (ctx is not None and ctx.globals_keys - self.globals.keys()) or not has_app_context():
             return super()._get_default_module(ctx)  # Jinja does not cache these anyway
         # Keyed by language too: the worker renders emails in several, one context.
-        key = (id(self), str(get_locale()))
+        language = str(get_locale())
+        if self.name is not None and self.name.endswith(LANGUAGE_TEMPLATE_SUFFIX):
+            by_language: dict[str, TemplateModule] = self.__dict__.setdefault("_by_language", {})
+            if language not in by_language:
+                allowed = {k: v for k, v in self.globals.items() if k in LANGUAGE_GLOBALS}
+                by_language[language] = self.make_module(allowed, shared=True)
+            return by_language[language]
+        key = (id(self), language)
         modules: dict[tuple[int, str], TemplateModule] = g.setdefault("_template_modules", {})
         if key not in modules:
             modules[key] = self.make_module()
