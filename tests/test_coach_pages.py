@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
 from sqlalchemy import select
 
@@ -56,6 +57,48 @@ def test_home_lists_today_and_upcoming_with_badges_and_links(
     assert f"/coach/sessions/{later}?next=" in text
     assert f"/customer/{client.id}" in text
     assert "badge-booked" in text and "badge-pending" in text
+
+
+@time_machine.travel(datetime(2026, 3, 10, 23, 30, tzinfo=UTC), tick=False)
+def test_home_editors_show_each_cards_values_and_todays_date_in_the_sites_zone(
+    app: Flask, as_role: Callable[..., Any], make_user: Callable[..., Any]
+) -> None:
+    """The editors' fields are made once per language (coach/_labels.html) and the "paid
+    on" date once per page: each card still shows its own values, labelled, posting to its
+    own session; at 23:30 UTC it is already the 11th in Paris."""
+    browser, coach, client = coach_with_client(app, as_role, make_user)  # signed in then
+    booked = add_session(app, coach.id, client.id, title="Booked one")
+    paid = add_session(
+        app, coach.id, client.id, title="Paid one", status="confirmed",
+        starts_at=tomorrow_at_ten() + timedelta(hours=2),
+    )  # fmt: skip
+    bought = {"payment_status": "paid", "payment_method": "cash", "paid_on": "2026-03-05"}
+    assert post(app, browser, f"/coach/sessions/{paid}/payment", bought).status_code == 302
+    text = browser.get("/accueil-coach").get_data(as_text=True)
+    cards = {
+        title: card
+        for card in text.split('class="session-card')[1:]
+        for title in ("Booked one", "Paid one")
+        if f">{title}</a>" in card
+    }
+
+    def chosen(card: str, name: str) -> str:
+        select = re.search(rf'<select name="{name}">(.*?)</select>', card, re.S)
+        assert select, name
+        return re.findall(r'<option value="([^"]*)" selected>', select.group(1))[0]
+
+    assert chosen(cards["Booked one"], "status") == "booked"
+    assert chosen(cards["Booked one"], "payment_status") == "pending"
+    assert chosen(cards["Paid one"], "status") == "confirmed"
+    assert chosen(cards["Paid one"], "payment_status") == "paid"
+    assert "Cancelling emails the client." in cards["Booked one"]
+    assert f'action="/coach/sessions/{booked}/payment"' in cards["Booked one"]
+    for card in cards.values():
+        assert re.search(
+            r'<label>Paid on <input type="date" name="paid_on" value="2026-03-11">', card
+        )
+        assert re.search(r'<label><span class="sr-only">Status</span> <select name="status">', card)
+        assert '<label>Paid by <select name="payment_method">' in card
 
 
 def test_quick_cancel_goes_through_cancel_session_and_emails_the_client(
