@@ -138,8 +138,12 @@ def test_session_cards_show_everything_the_client_needs(app: Flask, people) -> N
     assert "Posture work" in html and "Studio 4, Lyon" in html
     assert 'href="https://meet.example/abc"' in html
     assert 'href="https://video.example/warmup"' in html and "Warm-up video" in html
-    assert "To pay: €50.00" in html and "No price" in html
+    assert '<span class="badge badge-pending">To pay: €50.00</span>' in html
+    assert "No price" in html
     assert f"{AREA}/sessions/{sid}/cancel" in html
+    # The badge is made once per language with a blank for the amount (clientarea/_labels.html).
+    french = browser.get(AREA + "/sessions", headers={"Accept-Language": "fr"})
+    assert "À régler : 50,00\u00a0€" in french.get_data(as_text=True)
     assert f"{AREA}/sessions/{sid}.ics" in html
 
 
