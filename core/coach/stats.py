@@ -12,7 +12,7 @@ from flask import g
 from flask_babel import format_date
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, select
 
 from core.accounts.access import clients_reachable_by_role
 from core.accounts.models import User
@@ -32,8 +32,8 @@ from core.db import UTCDateTime, db
 from core.i18n import money
 from core.payments.models import Payment
 from core.payments.queries import net_money_by
-from core.sessions.models import OPEN_STATUSES, CoachingSession, SessionStatus
-from core.sessions.queries import NOW
+from core.sessions.models import CoachingSession, SessionStatus
+from core.sessions.queries import NOW, upcoming_clause
 from core.settings import get_option
 
 MONTHS = 12
@@ -184,7 +184,7 @@ def _clients_count_query(role: str) -> Select[tuple[int]]:
 def _sessions_count_query(form: str) -> Select[tuple[int, int]]:
     """All sessions (open slots aside) and the upcoming ones, in a viewer's scope."""
     s = CoachingSession
-    upcoming = case((and_(s.starts_at >= NOW, s.status.in_(OPEN_STATUSES)), 1))
+    upcoming = case((upcoming_clause(NOW), 1))
     return select(func.count(), func.count(upcoming)).where(
         scope_in_form(form, VIEWER), s.status != SessionStatus.AVAILABLE.value
     )
