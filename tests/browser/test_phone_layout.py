@@ -128,6 +128,32 @@ def test_coach_home_and_calendar_screens(  # type: ignore[no-untyped-def]
     screenshot(page, f"phone-calendar-{theme}")
 
 
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_finances_payment_editor_opens_inside_the_screen(  # type: ignore[no-untyped-def]
+    page,
+    live_server: str,
+    app: Flask,
+    scene,  # noqa: F811
+    width: int,
+) -> None:
+    """The payment badge starts its row on a phone and ends it on a wide screen: its form
+    must open towards the screen, not off it on either side."""
+    with app.app_context():
+        db.add(CoachClient(coach_id=scene["coach"].id, client_id=scene["client"].id))
+        db.commit()
+    browser_login(page, live_server, app, scene["coach"].email, PASSWORD)
+    page.wait_for_url(f"{live_server}/accueil-coach**")
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{live_server}/customer/{scene['client'].id}/finances")
+    page.locator(".pay-badge details.badge-edit summary").first.click()
+    form = page.locator(".pay-badge details[open] .badge-form")
+    form.scroll_into_view_if_needed()
+    box = form.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    screenshot(page, f"finances-payment-editor-{width}")
+
+
 def _boxes(locator: Any) -> list[dict[str, float]]:
     return [locator.nth(n).bounding_box() for n in range(locator.count())]
 
