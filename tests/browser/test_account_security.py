@@ -46,6 +46,7 @@ def test_email_change_pages(page, live_server: str, app: Flask, people) -> None:
     assert page.locator("input[name=password]").count() == 0  # signed in as the client
     screenshot(page, "account-email-confirm")
     page.get_by_role("button", name="Confirm this address").click()
+    page.wait_for_load_state()
     assert "Your sign-in email is now chloe.martin@example.test" in page.content()
 
     page.context.clear_cookies()
@@ -64,6 +65,7 @@ def test_email_change_pages(page, live_server: str, app: Flask, people) -> None:
     page.goto(live_server + link(app, "email_change_notice"))
     screenshot(page, "account-email-cancel")
     page.get_by_role("button", name="Cancel the change").click()
+    page.wait_for_load_state()
     assert "your sign-in email stays chloe.martin@example.test" in page.content()
     with app.app_context():
         assert db.get(User, client.id).pending_email is None  # type: ignore[union-attr]

@@ -124,6 +124,7 @@ def test_coach_sells_a_pack_and_the_client_sees_it(
     assert "Six-week reset (1/6)" in text and "Six-week reset (6/6)" in text
     screenshot(client_page, "programs-client-area")
     client_page.get_by_role("link", name="Payments").click()
+    client_page.wait_for_url("**/accueil-client/payments")
     assert client_page.content().count("Part of your program") == 6
     client_context.close()
 
