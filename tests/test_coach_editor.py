@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,6 +234,24 @@ def test_several_pdfs_upload_replace_and_remove(
     docs = load(app, sid).documents
     assert [d.filename for d in docs] == ["plan-v2.pdf"]
     assert files_on_disk(app) == before | {docs[0].storage_name}
+
+
+def test_deleting_a_session_removes_its_documents_rows_and_files(
+    app: Flask, coach_and_client: tuple[Any, Any, Any]
+) -> None:
+    browser, coach, client = coach_and_client
+    sid = add_session(app, coach.id, client.id, title="Docs")
+    before = files_on_disk(app)
+    data = form_data(client.id, title="Docs", version=str(load(app, sid).version))
+    data["documents"] = [(io.BytesIO(PDF), "plan.pdf"), (io.BytesIO(PDF), "menu.pdf")]
+    assert upload(app, browser, sid, data).status_code == 302
+    assert len(files_on_disk(app) - before) == 2
+    with warnings.catch_warnings():  # SQLAlchemy's "expected to delete 1 row" among them
+        warnings.simplefilter("error")
+        response = post(app, browser, f"/coach/sessions/{sid}/delete", {"confirm": "yes"})
+    assert response.status_code == 302
+    assert count(app, SessionDocument) == 0 and count(app, CoachingSession) == 0
+    assert files_on_disk(app) == before
 
 
 @pytest.mark.parametrize(

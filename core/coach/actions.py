@@ -19,7 +19,7 @@ from core.coach.forms import PaymentForm, StatusForm
 from core.db import db
 from core.i18n import site_timezone
 from core.sessions.access import get_session_or_404, reachable_session
-from core.sessions.documents import delete_document
+from core.sessions.documents import document_path, unlink_after_commit
 from core.sessions.models import CoachingSession, PaymentStatus
 from core.sessions.service import SessionRuleError, change_status, set_payment_status
 
@@ -152,8 +152,8 @@ def delete_session(session_id: int) -> ResponseReturnValue:
     if request.form.get("confirm") != "yes":
         abort(400)
     title = session.title
-    for document in list(session.documents):
-        delete_document(document)
+    for document in session.documents:  # the rows go with the session (cascade)
+        unlink_after_commit(document_path(document))
     db.delete(session)
     db.commit()
     flash(_("“%(title)s” was deleted.", title=title), "success")
