@@ -140,16 +140,30 @@ def app(
 
 
 def clean_database(application: Flask) -> None:
+    """Empty every table and start ids at 1 again.
+
+    Row by row rather than PostgreSQL's TRUNCATE: a test leaves a handful of rows, and
+    TRUNCATE replaces every table's files (about 50 ms a test, a minute of the suite).
+    """
     engine = get_database(application).engine
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            # Unpay first: the database refuses to drop the payment of a paid session.
-            conn.execute(text("UPDATE coaching_sessions SET payment_status = 'pending'"))
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
+        # Unpay first: the database refuses to drop the payment of a paid session.
+        conn.execute(
+            text(
+                "UPDATE coaching_sessions SET payment_status = 'pending'"
+                " WHERE payment_status <> 'pending'"
+            )
+        )
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+        if engine.dialect.name == "postgresql":  # SQLite's empty tables count from 1 again
+            conn.execute(
+                text(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false)"
+                    " FROM pg_sequences"
+                    " WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+                )
+            )
 
 
 @pytest.fixture(autouse=True)
