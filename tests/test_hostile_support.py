@@ -382,6 +382,7 @@ class Walker:
     failures: dict[str, tuple[str, int]] = field(default_factory=dict)
     requests: int = 0
     generation: int = 0  # goes up with every accepted write
+    last_print: tuple[int, str] = (-1, "")  # (requests sent, fingerprint) when last taken
 
     # -- one request ------------------------------------------------------------------
 
@@ -419,6 +420,13 @@ class Walker:
             return None
         except Exception:
             return None
+
+    def fingerprint(self) -> str:
+        """The database's fingerprint; taken again only once a request has been sent since
+        (the walk itself writes nothing), so a submission's "after" is the next's "before"."""
+        if self.last_print[0] != self.requests:
+            self.last_print = (self.requests, fingerprint(self.app))
+        return self.last_print[1]
 
     # -- discovery ---------------------------------------------------------------------
 

@@ -33,7 +33,6 @@ from tests.test_hostile_support import (
     Form,
     Walker,
     build_scene,
-    fingerprint,
     hostile_value,
     is_refusal,
     signed_in,
@@ -112,12 +111,12 @@ def submit(walker: Walker, form: Form, values: dict[str, str]) -> None:
         return
     with walker.web.session_transaction() as session:  # only this answer's messages count
         session.pop("_flashes", None)
-    before = fingerprint(walker.app)
+    before = walker.fingerprint()
     data = [(k, v) for k, v in current.defaults() if k not in values] + list(values.items())
     response = walker.send(current.method, current.action, data)
     if response is None or response.status_code >= 500:
         return
-    if fingerprint(walker.app) == before:
+    if walker.fingerprint() == before:
         return
     if is_refusal(walker.web, response):
         what = f"refused ({response.status_code}) but changed the database"
