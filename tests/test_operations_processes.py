@@ -6,7 +6,7 @@ two workers share a PostgreSQL database and a Redis server:
 - an add-on switched on through one web process is on in the other at its next request
   (and off again the other way round);
 - sign-in attempts are counted across both web processes (the limit lives in Redis);
-- ten thousand due reminders go out, each once, although one worker is killed
+- three thousand due reminders go out, each once, although one worker is killed
   (SIGKILL) while it holds emails: the other takes them over when the lease ends.
 
 What "once" means when a worker dies: the emails it had handed to the server but whose
@@ -45,7 +45,7 @@ from tests.test_config import cli_environment, run_cli
 from tests.test_operations_deploy import runnable, unit_commands
 from tests.test_races import Browser, csrf_in
 
-REMINDERS = 10_000
+REMINDERS = 3_000  # bench/emails_reminders.py times 10,000
 CLIENTS = 100
 LEASE_SECONDS = 10
 
