@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
@@ -165,3 +166,12 @@ def test_an_unknown_email_takes_as_long_as_a_known_one(
         lambda i: attempt(app, browser, f"nobody{i}@example.test"),
     )
     assert ratio < MAX_RATIO
+
+
+def test_the_written_out_dummy_hash_costs_what_a_default_hash_costs() -> None:
+    """The dummy hash an unknown address is checked against is written out (hashing it at
+    every process start is as slow as a sign-in); it must carry argon2's default cost, or
+    unknown addresses would answer faster than known ones."""
+    default = PasswordHasher()
+    assert default.verify(passwords._DEFAULT_DUMMY_HASH, passwords._DUMMY_PASSWORD)
+    assert not default.check_needs_rehash(passwords._DEFAULT_DUMMY_HASH)
