@@ -24,13 +24,16 @@ contexts) begins immediate, as before.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, TextClause, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.ddl import ExecutableDDLElement
 from sqlalchemy.types import TypeDecorator
@@ -298,6 +301,18 @@ def is_conflict(error: BaseException) -> bool:
     if getattr(original, "sqlstate", None) in CONFLICT_SQLSTATES:
         return True
     return "UNIQUE constraint failed" in str(original)  # SQLite
+
+
+@contextmanager
+def expression_indexes_unreflected() -> Iterator[None]:
+    """Reflect tables without SQLAlchemy's warning that it skips expression indexes
+    (users' ``lower(email)``). Reflection here only copies, rebuilds or drops tables
+    (backups, SQLite batch migrations, add-on purges); migrations create those indexes."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "Skipped unsupported reflection of expression-based index", SAWarning
+        )
+        yield
 
 
 def get_database(app: Flask | None = None) -> Database:

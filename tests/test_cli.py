@@ -49,6 +49,7 @@ def test_init_demo_users_and_db_commands(instance: Path) -> None:
     result = run_cli(instance, "init", *admin, *names)
     assert result.returncode == 0, result.stderr
     assert "administrator owner@example.org created" in result.stdout
+    assert "Warning" not in result.stderr, result.stderr  # SQLAlchemy's, from migrations
     assert "up to date" in run_cli(instance, "db", "current").stdout
 
     # init refuses a database that already has users

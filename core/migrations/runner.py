@@ -23,7 +23,7 @@ from flask import Flask, has_app_context
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.db import get_database
+from core.db import expression_indexes_unreflected, get_database
 
 #: Serialises migrations between processes on PostgreSQL (any constant would do).
 ADVISORY_LOCK = 0x436F6163  # "Coac"
@@ -167,7 +167,8 @@ def drop_tables(app: Flask, tables: list[str], revisions: list[str]) -> None:
     with get_database(app).engine.begin() as connection:
         existing = set(inspect(connection).get_table_names())
         metadata = MetaData()
-        metadata.reflect(connection, only=[t for t in tables if t in existing])
+        with expression_indexes_unreflected():  # the tables they refer to come along
+            metadata.reflect(connection, only=[t for t in tables if t in existing])
         metadata.drop_all(connection)
         if revisions and "alembic_version" in existing:
             for revision in revisions:

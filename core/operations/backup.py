@@ -19,7 +19,6 @@ import io
 import json
 import tarfile
 import tempfile
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
@@ -46,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.pool import NullPool
 
 from core.config import SECRET_KEY_FILE_NAME
-from core.db import get_database, utcnow
+from core.db import expression_indexes_unreflected, get_database, utcnow
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -152,8 +151,7 @@ def _reflect(conn: Connection) -> MetaData:
     """The tables as the database has them (expression indexes, which SQLAlchemy cannot
     reflect, do not matter here: migrations create them)."""
     metadata = MetaData()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection")
+    with expression_indexes_unreflected():
         metadata.reflect(conn)
     return metadata
 
