@@ -345,9 +345,12 @@ def is_refusal(web: FlaskClient, response: Any) -> bool:
 def fingerprint(app: Flask) -> str:
     """Every row of every table, hashed: equal fingerprints mean nothing was written."""
     engine = get_database(app).engine
-    tables = sorted(inspect(engine).get_table_names())
     with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":  # one round trip, hashed by the server
+        if engine.dialect.name == "postgresql":  # hashed by the server
+            # The catalog read directly: the inspector's query took 4 ms, half the hash's time.
+            tables = conn.scalars(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            ).all()
             parts = " UNION ALL ".join(
                 f"SELECT '{t}' AS t, md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), ''))"
                 f' AS h FROM "{t}" x'
@@ -357,7 +360,7 @@ def fingerprint(app: Flask) -> str:
                 conn.scalar(text(f"SELECT md5(string_agg(t || h, '' ORDER BY t)) FROM ({parts}) s"))
             )
         digest = hashlib.sha256()
-        for table in tables:
+        for table in sorted(inspect(conn).get_table_names()):
             rows = conn.execute(text(f'SELECT * FROM "{table}"')).all()
             digest.update(table.encode())
             for row in sorted(repr(tuple(r)) for r in rows):

@@ -348,3 +348,20 @@ def test_a_stored_zone_that_is_no_zone_falls_back_to_the_sites(
         db.commit()
     every_client_page_opens(app, client_browser, sid)
     assert "6:00\u202fPM" in text_of(client_browser.get("/accueil-client/sessions"))  # Tokyo
+
+
+def test_the_fingerprint_these_tests_compare_sees_any_write(
+    app: Flask, make_user: Callable[..., Any]
+) -> None:
+    """The refusal tests (and the hostile walk) compare fingerprints: one that missed a
+    write would let every one of them pass."""
+    user = make_user("client")
+    before = fingerprint(app)
+    assert fingerprint(app) == before
+    set_options(app, general__site_name="Renamed")
+    renamed = fingerprint(app)
+    assert renamed != before
+    with app.app_context():
+        db.get(User, user.id).phone = "+33 6 00 00 00 00"  # type: ignore[union-attr]
+        db.commit()
+    assert fingerprint(app) != renamed
