@@ -1,0 +1,79 @@
+"""What ``pip install .`` brings is enough to load everything the package ships.
+
+The README installs the app without extras; a library the core or a bundled add-on
+imports when it loads, but that only the test extra brought, would leave the site
+without that part (it happened: Premium's ``stripe`` came with the test extra only, so a
+fresh install could not load Premium, nor Physical, which needs it).
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import sys
+from importlib.metadata import PackageNotFoundError, packages_distributions, requires
+from pathlib import Path
+
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parent.parent
+#: What the package ships and loads (core/testing is the pytest plugin for add-on
+#: authors: pytest loads it, and only where pytest and the test extra are installed).
+SHIPPED = ["core", "addons", "themes"]
+OWN = {"core", "addons", "themes", "hooks"}
+
+
+def install_requires() -> list[Requirement]:
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    lines = config["options"]["install_requires"].splitlines()
+    return [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
+
+
+def installed_with(requirements: list[Requirement]) -> set[str]:
+    """The distributions these requirements install, their own requirements included."""
+    environment = default_environment() | {"extra": ""}
+    found: set[str] = set()
+    todo = [r for r in requirements if r.marker is None or r.marker.evaluate(environment)]
+    while todo:
+        name = canonicalize_name(todo.pop().name)
+        if name in found:
+            continue
+        found.add(name)
+        try:
+            needs = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        for line in needs:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate(environment):
+                todo.append(requirement)
+    return found
+
+
+def imported_on_load(path: Path) -> set[str]:
+    """Top-level modules a file imports when it is loaded (not inside functions)."""
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            names |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.partition(".")[0])
+    return names
+
+
+def test_every_library_the_shipped_code_loads_comes_with_a_plain_install() -> None:
+    distributions = packages_distributions()
+    installed = installed_with(install_requires())
+    missing = {}
+    for folder in SHIPPED:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path.is_relative_to(ROOT / "core" / "testing"):
+                continue
+            for module in imported_on_load(path) - OWN - set(sys.stdlib_module_names):
+                dists = {canonicalize_name(d) for d in distributions.get(module, [module])}
+                if not dists & installed:
+                    missing.setdefault(module, str(path.relative_to(ROOT)))
+    assert missing == {}, f"imported on load but not in install_requires: {missing}"
