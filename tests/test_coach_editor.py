@@ -212,9 +212,11 @@ def files_on_disk(app: Flask) -> set[str]:
     return {p.name for p in folder.iterdir()} if folder.exists() else set()
 
 
-def test_several_pdfs_upload_replace_and_remove(
+def session_with_two_pdfs(
     app: Flask, coach_and_client: tuple[Any, Any, Any]
-) -> None:
+) -> tuple[int, set[str]]:
+    """A session "Docs" whose editor received plan.pdf and menu.pdf; its id, and the files
+    stored before."""
     browser, coach, client = coach_and_client
     sid = add_session(app, coach.id, client.id, title="Docs")
     before = files_on_disk(app)
@@ -222,6 +224,14 @@ def test_several_pdfs_upload_replace_and_remove(
     data["documents"] = [(io.BytesIO(PDF), "plan.pdf"), (io.BytesIO(PDF), "menu.pdf")]
     response = upload(app, browser, sid, data)
     assert response.status_code == 302, response.data[-1500:]
+    return sid, before
+
+
+def test_several_pdfs_upload_replace_and_remove(
+    app: Flask, coach_and_client: tuple[Any, Any, Any]
+) -> None:
+    browser, _coach, client = coach_and_client
+    sid, before = session_with_two_pdfs(app, coach_and_client)
     docs = load(app, sid).documents
     assert sorted(d.filename for d in docs) == ["menu.pdf", "plan.pdf"]
     plan = next(d for d in docs if d.filename == "plan.pdf")
@@ -239,12 +249,8 @@ def test_several_pdfs_upload_replace_and_remove(
 def test_deleting_a_session_removes_its_documents_rows_and_files(
     app: Flask, coach_and_client: tuple[Any, Any, Any]
 ) -> None:
-    browser, coach, client = coach_and_client
-    sid = add_session(app, coach.id, client.id, title="Docs")
-    before = files_on_disk(app)
-    data = form_data(client.id, title="Docs", version=str(load(app, sid).version))
-    data["documents"] = [(io.BytesIO(PDF), "plan.pdf"), (io.BytesIO(PDF), "menu.pdf")]
-    assert upload(app, browser, sid, data).status_code == 302
+    browser = coach_and_client[0]
+    sid, before = session_with_two_pdfs(app, coach_and_client)
     assert len(files_on_disk(app) - before) == 2
     with warnings.catch_warnings():  # SQLAlchemy's "expected to delete 1 row" among them
         warnings.simplefilter("error")
