@@ -9,18 +9,23 @@ from flask_babel import lazy_gettext as _l
 _hasher = PasswordHasher()
 MIN_LENGTH = 10
 _DUMMY_PASSWORD = "no account has this password"  # noqa: S105 (no account's password)
-#: A dummy hash verified when no account matches, so both paths take the same time. The
-#: default parameters' one is written out: hashing it costs every process (a CLI command,
-#: a worker) as much time as a sign-in. Made again if argon2's defaults ever change.
+#: The dummy hash of the default parameters, written out: hashing it costs every process
+#: (a CLI command, a worker) as much time as a sign-in.
 _DEFAULT_DUMMY_HASH = (
     "$argon2id$v=19$m=65536,t=3,p=4$QunEWpD7OxtiCoNyUiiyXg"
     "$EM93g6kPqP9+K2APvDkwiPMu+PC3Ee8taXPfgyr/QoA"
 )
-_DUMMY_HASH = (
-    _hasher.hash(_DUMMY_PASSWORD)
-    if _hasher.check_needs_rehash(_DEFAULT_DUMMY_HASH)
-    else _DEFAULT_DUMMY_HASH
-)
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash verified when no account matches, so both paths take the same time: the
+    written-out one when it has ``hasher``'s cost, else made now."""
+    if hasher.check_needs_rehash(_DEFAULT_DUMMY_HASH):
+        return hasher.hash(_DUMMY_PASSWORD)
+    return _DEFAULT_DUMMY_HASH
+
+
+_DUMMY_HASH = _dummy_hash(_hasher)
 _COMMON = frozenset(
     {
         "password",
@@ -49,7 +54,7 @@ def use_parameters(*, time_cost: int, memory_cost: int, parallelism: int) -> Non
     """Change the argon2id cost (the test suite lowers it; stored hashes carry their own)."""
     global _hasher, _DUMMY_HASH
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
-    _DUMMY_HASH = _hasher.hash(_DUMMY_PASSWORD)
+    _DUMMY_HASH = _dummy_hash(_hasher)
 
 
 def hash_password(password: str) -> str:
