@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: What the package ships and loads (core/testing is the pytest plugin for add-on
 #: authors: pytest loads it, and only where pytest and the test extra are installed).
 SHIPPED = ["core", "addons", "themes"]
-OWN = {"core", "addons", "themes", "hooks"}
+OWN = {*SHIPPED, "hooks"}
 
 
 def install_requires() -> list[Requirement]:
@@ -36,20 +36,18 @@ def installed_with(requirements: list[Requirement]) -> set[str]:
     """The distributions these requirements install, their own requirements included."""
     environment = default_environment() | {"extra": ""}
     found: set[str] = set()
-    todo = [r for r in requirements if r.marker is None or r.marker.evaluate(environment)]
+    todo = list(requirements)
     while todo:
-        name = canonicalize_name(todo.pop().name)
-        if name in found:
+        requirement = todo.pop()
+        name = canonicalize_name(requirement.name)
+        applies = requirement.marker is None or requirement.marker.evaluate(environment)
+        if name in found or not applies:
             continue
         found.add(name)
         try:
-            needs = requires(name) or []
+            todo += [Requirement(line) for line in requires(name) or []]
         except PackageNotFoundError:
             continue
-        for line in needs:
-            requirement = Requirement(line)
-            if requirement.marker is None or requirement.marker.evaluate(environment):
-                todo.append(requirement)
     return found
 
 
