@@ -31,7 +31,7 @@ def desk(
 
 def emails(app: Flask, email_type: str | None = None) -> list[OutboxEmail]:
     with app.app_context():
-        query = select(OutboxEmail)
+        query = select(OutboxEmail).order_by(OutboxEmail.id)  # PostgreSQL reuses freed space
         if email_type:
             query = query.where(OutboxEmail.email_type == email_type)
         return list(db.scalars(query))

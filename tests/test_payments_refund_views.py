@@ -30,7 +30,11 @@ def scene(app: Flask, as_role: Any, make_user: Any) -> tuple[Any, Any, Payment, 
 
 def refunds(app: Flask, payment: Payment) -> list[int]:
     with app.app_context():
-        return list(db.scalars(select(Refund.amount).where(Refund.payment_id == payment.id)))
+        return list(
+            db.scalars(
+                select(Refund.amount).where(Refund.payment_id == payment.id).order_by(Refund.id)
+            )
+        )
 
 
 def status(app: Flask, payment: Payment) -> str:
