@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from core.accounts.models import CoachClient, User
+from core.accounts.models import CoachClient, Role, User
 from core.db import db
 from tests.browser.test_clientarea_flow import scene  # noqa: F401 (a fixture)
 from tests.conftest import PASSWORD, browser_login, screenshot
@@ -126,6 +126,46 @@ def test_coach_home_and_calendar_screens(  # type: ignore[no-untyped-def]
     page.set_viewport_size(PHONE)
     assert not page_overflows(page)
     screenshot(page, f"phone-calendar-{theme}")
+
+
+@pytest.mark.usefixtures("physical")
+def test_admin_addons_screen_fits_a_phone(  # type: ignore[no-untyped-def]
+    page, live_server: str, app: Flask, make_user: Any, theme: str
+) -> None:
+    """Premium active without a license key says so in a long status line: it wraps on a
+    phone instead of widening the page (it ran 126 px off a 390 px screen)."""
+    admin = make_user(Role.ADMIN)
+    browser_login(page, live_server, app, admin.email, PASSWORD)
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server}/admin/addons")
+    status = page.locator("#addon-premium .addon-status")
+    assert "No license key" in status.inner_text()
+    assert not page_overflows(page)
+    assert status.bounding_box()["x"] + status.bounding_box()["width"] <= PHONE["width"]
+    screenshot(page, f"phone-admin-addons-{theme}")
+
+
+@pytest.mark.usefixtures("physical")
+def test_every_admin_screen_fits_a_phone_in_french(  # type: ignore[no-untyped-def]
+    page, live_server: str, app: Flask, make_user: Any, theme: str
+) -> None:
+    """French labels are the longest: a button's ("Enregistrer et envoyer les
+    identifiants") or a date beside its label in a stacked table wraps rather than
+    widening the page. Every screen of the menu, and a client's contact tab."""
+    admin, coach, client = make_user(Role.ADMIN), make_user(Role.COACH), make_user(Role.CLIENT)
+    with app.app_context():
+        db.get(User, admin.id).locale = "fr"
+        db.add(CoachClient(coach_id=coach.id, client_id=client.id))
+        db.commit()
+    browser_login(page, live_server, app, admin.email, PASSWORD)
+    page.set_viewport_size(PHONE)
+    menu = page.locator("nav.nav-desktop a[href^='/']").evaluate_all("as => as.map(a => a.href)")
+    assert len(menu) >= 8
+    for url in [*menu, f"{live_server}/customer/{client.id}/contact"]:
+        page.goto(url)
+        assert page.locator("html").get_attribute("lang") == "fr"
+        assert not page_overflows(page), url
+    screenshot(page, f"phone-admin-client-contact-fr-{theme}")
 
 
 @pytest.mark.parametrize("width", [390, 1280])
