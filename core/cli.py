@@ -414,7 +414,7 @@ def addons_new(name: str, directory: Path) -> None:
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Created {project}. Next:")
-    click.echo(f"  pip install -e {project}   then restart Coachdesk")
+    click.echo(f"  pip install -e '{project}[test]'   then restart Coachdesk")
     click.echo(f"  coachdesk addons activate {name}")
     click.echo(f"  python -m pytest {project / 'tests'}")
 

@@ -25,11 +25,16 @@ SHIPPED = ["core", "addons", "themes"]
 OWN = {*SHIPPED, "hooks"}
 
 
-def install_requires() -> list[Requirement]:
+def requirements(section: str, key: str) -> list[Requirement]:
+    """A requirement list of setup.cfg (``install_requires``, an extra)."""
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")
-    lines = config["options"]["install_requires"].splitlines()
+    lines = config[section][key].splitlines()
     return [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
+
+
+def install_requires() -> list[Requirement]:
+    return requirements("options", "install_requires")
 
 
 def installed_with(requirements: list[Requirement]) -> set[str]:
@@ -51,10 +56,12 @@ def installed_with(requirements: list[Requirement]) -> set[str]:
     return found
 
 
-def imported_on_load(path: Path) -> set[str]:
-    """Top-level modules a file imports when it is loaded (not inside functions)."""
+def imported_on_load(path: Path, *, anywhere: bool = False) -> set[str]:
+    """Top-level modules a file imports when it is loaded (not inside functions), or
+    ``anywhere`` (inside functions too)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     names = set()
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+    for node in ast.walk(tree) if anywhere else tree.body:
         if isinstance(node, ast.Import):
             names |= {alias.name.partition(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -75,3 +82,28 @@ def test_every_library_the_shipped_code_loads_comes_with_a_plain_install() -> No
                 if not dists & installed:
                     missing.setdefault(module, str(path.relative_to(ROOT)))
     assert missing == {}, f"imported on load but not in install_requires: {missing}"
+
+
+def test_the_testing_extra_brings_what_the_pytest_plugin_imports() -> None:
+    """An add-on's tests install ``coachdesk[testing]`` (the scaffold's ``test`` extra):
+    it must bring every library the fixtures import, lazily imported ones too (without
+    aiosmtpd, every fixture failed in a scaffolded add-on's tests)."""
+    distributions = packages_distributions()
+    installed = installed_with(
+        install_requires() + requirements("options.extras_require", "testing")
+    )
+    plugin = ROOT / "core" / "testing"
+    needed = {
+        module
+        for path in plugin.rglob("*.py")
+        for module in imported_on_load(path, anywhere=True) - OWN - set(sys.stdlib_module_names)
+    }
+    assert {"pytest", "aiosmtpd", "time_machine"} <= needed
+    missing = {
+        m
+        for m in needed
+        if not {canonicalize_name(d) for d in distributions.get(m, [m])} & installed
+    }
+    assert missing == set()
+    scaffold = (ROOT / "core" / "plugins" / "scaffold_template" / "pyproject.toml.tmpl").read_text()
+    assert 'test = ["coachdesk[testing]"]' in scaffold
