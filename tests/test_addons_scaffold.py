@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from core.migrations.runner import new_revision, upgrade
 from core.plugins import get_host
 from core.plugins.scaffold import ScaffoldError, scaffold
 from tests.conftest import SITE, login, pip_install
-from tests.test_config import run_cli
+from tests.test_config import cli_environment, run_cli
 
 
 @pytest.fixture
@@ -83,6 +84,23 @@ def test_scaffold_install_activate_and_see_the_tab_in_french(
             assert (package / data).is_file(), data
     finally:
         get_database(app).engine.dispose()
+
+
+def test_the_scaffolds_own_tests_pass_as_its_author_runs_them(tmp_path: Path) -> None:
+    """``python -m pytest tests`` in the new project, with Coachdesk's fixtures: the tab,
+    its French, and the settings section (saved, and said so)."""
+    project = scaffold("feedback", tmp_path, installed=set())
+    pip_install(project, tmp_path / "site")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=project,
+        env=cli_environment(tmp_path, {"PYTHONPATH": str(tmp_path / "site")}),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "3 passed" in run.stdout
 
 
 def test_scaffold_refuses_bad_names_taken_names_and_existing_folders(tmp_path: Path) -> None:
