@@ -23,7 +23,11 @@ def test_wizard_walks_three_steps_and_adds_the_first_coach(
 ) -> None:
     web, _ = as_role(Role.ADMIN)
     assert web.get("/admin/").headers["Location"].endswith("/admin/setup")
-    assert "Step 1 of 3" in web.get("/admin/setup").get_data(as_text=True)
+    first = web.get("/admin/setup").get_data(as_text=True)
+    assert "Step 1 of 3" in first
+    # The wizard belongs to Settings: that menu entry is the current one, not Dashboard.
+    assert 'href="/admin/settings" aria-current="page"' in first
+    assert first.count('aria-current="page"') == 2  # the wide menu and the phone panel
 
     bad = post(app, web, "/admin/setup/1", {**SITE, "timezone": "Nowhere/City"})
     assert bad.status_code == 200 and "is not a known time zone" in bad.get_data(as_text=True)

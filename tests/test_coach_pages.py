@@ -483,3 +483,35 @@ def test_calendar_day_links_are_those_of_url_for(app: Flask) -> None:
             assert link(day) == url_for("coach.new_session", date=day.isoformat(), next=here)
         week = day_url("coach.calendar", view="week", date=DAY)
         assert week(day) == url_for("coach.calendar", view="week", date=day.isoformat())
+
+
+def current_menu_entry(page: str) -> str:
+    """The label of the menu entry marked current (the wide menu; the phone panel repeats it)."""
+    found = set(re.findall(r'aria-current="page">(?:<svg.*?</svg>)?<span>([^<]+)</span>', page))
+    assert len(found) == 1, found
+    return found.pop()
+
+
+def test_every_workspace_page_marks_its_menu_entry(
+    app: Flask, desk: tuple[Any, Any, Any], as_role: Callable[..., Any]
+) -> None:
+    """Pages with no menu entry of their own (a profile, the editor, the email log) mark the
+    one they belong to, so the coach sees where they are."""
+    browser, coach, client = desk
+    sid = add_session(app, coach.id, client.id)
+    expected = {
+        "/accueil-coach": "Coach home",
+        f"/customer/{client.id}/overview": "My clients",
+        f"/customer/{client.id}/contact": "My clients",
+        "/coach/sessions/new": "Coach home",
+        f"/coach/sessions/{sid}": "Coach home",
+        f"/coach/sessions/{sid}/delete": "Coach home",
+        f"/emails/log?client={client.id}": "My clients",
+    }
+    for url, label in expected.items():
+        page = browser.get(url)
+        assert page.status_code == 200, url
+        assert current_menu_entry(page.get_data(as_text=True)) == label, url
+    admin, _ = as_role("admin")
+    for url, label in {f"/coach/sessions/{sid}": "Sessions", "/emails/log": "Outbox"}.items():
+        assert current_menu_entry(admin.get(url).get_data(as_text=True)) == label, url
