@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -148,3 +149,10 @@ def sqlite_plans(app: Flask, browser: Any, *urls: str) -> list[tuple[str, str, s
             )
             for page, statement, parameters in executed
         ]
+
+
+def current_menu_entry(page: str) -> str:
+    """The label of the menu entry marked current (the wide menu; the phone panel repeats it)."""
+    found = set(re.findall(r'aria-current="page">(?:<svg.*?</svg>)?<span>([^<]+)</span>', page))
+    assert len(found) == 1, found
+    return found.pop()

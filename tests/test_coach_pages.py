@@ -18,7 +18,7 @@ from core.emails.models import OutboxEmail
 from core.payments.models import Payment
 from core.sessions.models import CoachingSession
 from tests.conftest import post
-from tests.helpers import chart_rows, charts, set_options
+from tests.helpers import chart_rows, charts, current_menu_entry, set_options
 from tests.test_coach_support import add_session, assign, coach_with_client, tomorrow_at_ten
 
 
@@ -483,13 +483,6 @@ def test_calendar_day_links_are_those_of_url_for(app: Flask) -> None:
             assert link(day) == url_for("coach.new_session", date=day.isoformat(), next=here)
         week = day_url("coach.calendar", view="week", date=DAY)
         assert week(day) == url_for("coach.calendar", view="week", date=day.isoformat())
-
-
-def current_menu_entry(page: str) -> str:
-    """The label of the menu entry marked current (the wide menu; the phone panel repeats it)."""
-    found = set(re.findall(r'aria-current="page">(?:<svg.*?</svg>)?<span>([^<]+)</span>', page))
-    assert len(found) == 1, found
-    return found.pop()
 
 
 def test_every_workspace_page_marks_its_menu_entry(

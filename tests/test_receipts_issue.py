@@ -16,6 +16,7 @@ from core.payments.models import Receipt
 from core.payments.receipts import ReceiptError, issue_receipt, receipt_for_session
 from core.sessions.models import CoachingSession
 from core.settings import set_option
+from tests.helpers import current_menu_entry
 from tests.test_clientarea_pages import add_session, load
 
 PAST = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)  # 09:00 in Paris
@@ -109,7 +110,9 @@ def test_content_is_frozen_at_first_issue(app: Flask, as_role, make_user) -> Non
     sid = add_session(
         app, client, coach, title="Séance découverte", starts_at=PAST, price_amount=4550, paid=True
     )
-    first_html = article(browser.get(f"/receipts/{sid}").get_data(as_text=True))
+    page = browser.get(f"/receipts/{sid}").get_data(as_text=True)
+    assert current_menu_entry(page) == "My area"
+    first_html = article(page)
     first_pdf = pdf_text(browser.get(f"/receipts/{sid}.pdf").data)
     with app.app_context():
         set_option("receipts.business_name", "Renamed Ltd")
@@ -175,7 +178,9 @@ def test_staff_who_reach_the_session_see_it_others_get_404(app: Flask, as_role, 
     admin_browser, _admin = as_role(Role.ADMIN)
     other_coach, _ = as_role(Role.COACH)
     other_client, _ = as_role(Role.CLIENT)
-    assert coach_browser.get(f"/receipts/{sid}").status_code == 200
+    page = coach_browser.get(f"/receipts/{sid}")
+    assert page.status_code == 200
+    assert current_menu_entry(page.get_data(as_text=True)) == "My clients"
     assert admin_browser.get(f"/receipts/{sid}.pdf").status_code == 200
     for browser in (other_coach, other_client):
         assert browser.get(f"/receipts/{sid}").status_code == 404
