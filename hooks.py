@@ -13,7 +13,8 @@ The module implements any of the hooks below with ``@hookimpl``; it needs none o
 them. Module attributes describe it:
 
 ``TITLE``        name shown on the Add-ons page (default: the entry-point name)
-``DESCRIPTION``  one sentence shown under it
+``DESCRIPTION``  one sentence shown under it; a lazy translation
+                 (``translations.lazy_gettext("…")``) shows in the reader's language
 ``VERSION``      shown on the Add-ons page (default: the distribution's version)
 ``REQUIRES``     names of add-ons that must be active first, e.g. ``("premium",)``
 ``CONTRACT``     the range of this contract's versions it was written for, as a

@@ -50,6 +50,28 @@ def test_physical_without_premium_is_refused_with_a_message(app: Flask, make_use
     )
     assert "Physical requires Premium" in response.get_data(as_text=True)
     assert "physical" not in active(app)
+    # The card says it before the click: by title, with the requirement's state.
+    card = card_of(admin.get("/admin/addons").get_data(as_text=True), "physical")
+    assert 'Premium <span class="muted">(not active)</span>' in card
+    assert "Activate Premium first." in card
+    # A French site owner reads the refusal in French.
+    french = signed_in(app, make_user(Role.ADMIN, locale="fr"))
+    response = post(
+        app, french, "/admin/addons/physical", {"action": "activate"}, follow_redirects=True
+    )
+    assert "Physical nécessite Premium : activez-le d’abord" in response.get_data(as_text=True)
+    french_card = card_of(french.get("/admin/addons").text, "physical")
+    assert "Activez d’abord Premium." in french_card
+    assert "Les mensurations au fil du temps" in french_card  # its DESCRIPTION, translated
+    activate(app, "premium")
+    card = card_of(admin.get("/admin/addons").get_data(as_text=True), "physical")
+    assert "(not active)" not in card and "first." not in card
+
+
+def card_of(page: str, name: str) -> str:
+    """One add-on's card on Admin → Add-ons."""
+    start = page.index(f'id="addon-{name}"')
+    return page[start : page.index("</article>", start)]
 
 
 def test_premium_stays_while_physical_is_active_and_data_survives(

@@ -22,8 +22,12 @@ database and show again once both are active.
 
 from __future__ import annotations
 
+from addons.physical.i18n import translations
+
 TITLE = "Physical"
-DESCRIPTION = "Body measurements over time for clients and coaches: charts, targets, export."
+DESCRIPTION = translations.lazy_gettext(
+    "Body measurements over time for clients and coaches: charts, targets, export."
+)
 CONTRACT = ">=1.0,<2"
 REQUIRES = ("premium",)
 

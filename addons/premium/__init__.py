@@ -7,8 +7,12 @@ sub-modules named below and are gathered here, where pluggy looks for them.
 
 from __future__ import annotations
 
+from addons.premium.i18n import translations
+
 TITLE = "Premium"
-DESCRIPTION = "Online card payments with Stripe, refunds, payment emails."
+DESCRIPTION = translations.lazy_gettext(
+    "Online card payments with Stripe, refunds, payment emails."
+)
 CONTRACT = ">=1.0,<2"
 
 from addons.premium.blueprint import (  # noqa: F401, E402

@@ -22,9 +22,16 @@ def addons() -> ResponseReturnValue:
     host = get_host()
     states = {s.name: s for s in db.scalars(select(AddonState))}
     active = host.active_names()
+    titles = {name: addon.title for name, addon in host.addons.items()}
     return render_template(
         "admin/addons.html",
         addons=sorted(host.addons.values(), key=lambda a: a.title.lower()),
+        titles=titles,
+        # Requirements still to activate, by title: said beside the Activate button.
+        waiting={
+            a.name: [titles.get(r, r) for r in a.requires if r not in active]
+            for a in host.addons.values()
+        },
         states=states,
         active=active,
         statuses={name: host.status(name) for name in active},

@@ -26,6 +26,8 @@ from typing import Any, NamedTuple
 
 import pluggy
 from flask import Flask, current_app, g, has_app_context
+from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from sqlalchemy import select
 
@@ -83,7 +85,7 @@ class Addon:
 
     name: str
     title: str
-    description: str = ""
+    description: str | LazyString = ""  # a lazy translation shows in the reader's language
     version: str = ""
     requires: tuple[str, ...] = ()
     contract: str = DEFAULT_CONTRACT
@@ -101,12 +103,13 @@ class Addon:
         try:
             fits = hooks.CONTRACT_VERSION in SpecifierSet(self.contract)
         except InvalidSpecifier:
-            return f"its CONTRACT {self.contract!r} is not a version range"
+            return _("its CONTRACT %(contract)r is not a version range", contract=self.contract)
         if fits:
             return None
-        return (
-            f"it supports add-on contract {self.contract}, "
-            f"this Coachdesk has contract {hooks.CONTRACT_VERSION}"
+        return _(
+            "it supports add-on contract %(range)s, this Coachdesk has contract %(version)s",
+            range=self.contract,
+            version=hooks.CONTRACT_VERSION,
         )
 
 
@@ -161,7 +164,7 @@ class PluginHost:
             try:
                 module = ep.load()
                 addon.title = str(getattr(module, "TITLE", ep.name))
-                addon.description = str(getattr(module, "DESCRIPTION", ""))
+                addon.description = getattr(module, "DESCRIPTION", "")
                 addon.version = str(getattr(module, "VERSION", addon.version))
                 addon.requires = tuple(getattr(module, "REQUIRES", ()))
                 addon.contract = str(getattr(module, "CONTRACT", DEFAULT_CONTRACT))
@@ -287,21 +290,30 @@ class PluginHost:
         """
         addon = self._get(name)
         if not addon.loaded:
-            raise AddonError(f"{name} cannot be activated: it failed to load ({addon.load_error})")
+            raise AddonError(
+                _(
+                    "%(name)s cannot be activated: it failed to load (%(error)s)",
+                    name=name,
+                    error=addon.load_error,
+                )
+            )
         if addon.contract_problem:
-            raise AddonError(f"{addon.title} cannot be activated: {addon.contract_problem}")
+            raise AddonError(self._refusal(addon.title, addon.contract_problem))
         missing = [r for r in addon.requires if not self.is_active(r)]
         if missing:
             raise AddonError(
-                f"{addon.title} requires {', '.join(self._title(m) for m in missing)}: "
-                "activate that first"
+                _(
+                    "%(title)s requires %(names)s: activate that first",
+                    title=addon.title,
+                    names=", ".join(self._title(m) for m in missing),
+                )
             )
         self._pending_errors.pop(name, None)
         veto = self.call("addon_can_activate", only=[name], app=app)
         if name in self._pending_errors:  # the check itself raised: refuse, do not guess
             veto = "its activation check failed (see the error below)"
         if veto:
-            raise AddonError(f"{addon.title} cannot be activated: {veto}")
+            raise AddonError(self._refusal(addon.title, veto))
         self.migrate(app, name)
         self._store(name, active=True)
         self.call("addon_activated", only=[name], app=app)
@@ -318,7 +330,7 @@ class PluginHost:
         except MigrationError as exc:
             self.record_error(name, f"migration failed: {exc}")
             raise AddonError(
-                f"{self._title(name)} cannot be activated: its migration failed: {exc}"
+                self._refusal(self._title(name), _("its migration failed: %(error)s", error=exc))
             ) from exc
         self.record_migration(app, name, created)
         self.forget_state()
@@ -372,10 +384,13 @@ class PluginHost:
 
         state = db.get(AddonState, name)
         if state is None and name not in self.addons:
-            raise AddonError(f"no add-on named {name!r} is known to this site")
+            raise AddonError(_("no add-on named %(name)r is known to this site", name=name))
         if state is not None and state.active:
             raise AddonError(
-                f"{self._title(name)} is active: deactivate it before removing its data"
+                _(
+                    "%(title)s is active: deactivate it before removing its data",
+                    title=self._title(name),
+                )
             )
         tables = list(state.tables or []) if state else []
         revisions = list(state.revisions or []) if state else []
@@ -401,8 +416,12 @@ class PluginHost:
         ]
         if dependents:
             raise AddonError(
-                f"{self._title(name)} cannot be deactivated while "
-                f"{', '.join(dependents)} depends on it: deactivate that first"
+                _(
+                    "%(title)s cannot be deactivated while %(names)s depends on it: "
+                    "deactivate that first",
+                    title=self._title(name),
+                    names=", ".join(dependents),
+                )
             )
         self._store(name, active=False)
         self.call("addon_deactivated", only=[name], app=app)
@@ -411,8 +430,14 @@ class PluginHost:
         try:
             return self.addons[name]
         except KeyError:
-            known = ", ".join(sorted(self.addons)) or "none installed"
-            raise AddonError(f"no add-on named {name!r} (installed: {known})") from None
+            known = ", ".join(sorted(self.addons)) or _("none installed")
+            raise AddonError(
+                _("no add-on named %(name)r (installed: %(known)s)", name=name, known=known)
+            ) from None
+
+    @staticmethod
+    def _refusal(title: str, why: object) -> str:
+        return _("%(title)s cannot be activated: %(why)s", title=title, why=why)
 
     def _title(self, name: str) -> str:
         return self.addons[name].title if name in self.addons else name
