@@ -171,6 +171,24 @@ def test_receipt_follows_the_clients_language(app: Flask, as_role, make_user) ->
     assert "60,00" in text and "€" in text and "mars 2026" in text
 
 
+def test_the_page_speaks_the_readers_language_the_receipt_its_own(
+    app: Flask, as_role, make_user
+) -> None:
+    """Issued in English, then read by a client who switched to French: the buttons and
+    menu are French, the receipt stays as issued (and says so with ``lang``)."""
+    browser, client = as_role(Role.CLIENT, locale="en")
+    sid = add_session(app, client, make_user(Role.COACH), starts_at=PAST, paid=True)
+    assert browser.get(f"/receipts/{sid}").status_code == 200  # issued in English
+    with app.app_context():
+        db.get(User, client.id).locale = "fr"
+        db.commit()
+    page = browser.get(f"/receipts/{sid}").get_data(as_text=True)
+    toolbar, document = page[: page.index("<article")], article(page)
+    assert "Retour" in toolbar and "Télécharger le PDF" in toolbar
+    assert current_menu_entry(page) == "Mon espace"
+    assert 'lang="en"' in document and "Received from" in document and "Retour" not in document
+
+
 def test_staff_who_reach_the_session_see_it_others_get_404(app: Flask, as_role, make_user) -> None:
     client = make_user(Role.CLIENT)
     coach_browser, coach = as_role(Role.COACH)

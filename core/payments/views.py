@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from markupsafe import Markup
 
 from core.accounts.access import signed_in
 from core.accounts.models import Role
@@ -53,15 +54,21 @@ def _back_url() -> str:
 def receipt(session_id: int) -> ResponseReturnValue:
     found = _receipt(session_id)
     refunds = receipt_refunds(found)
-    with in_receipt_locale(found):
+    with in_receipt_locale(found):  # the document in its own language, the page in the reader's
         view = receipt_view(found, refunds)
-        html = render_template(
-            "payments/receipt.html",
-            receipt=found,
+        document = render_template(
+            "payments/_receipt.html",
             r=view,
             logo=logo_data_uri(view["business"]["logo"]),
-            back_url=_back_url(),
+            lang=found.data["locale"],
         )
+    html = render_template(
+        "payments/receipt.html",
+        receipt=found,
+        r=view,
+        document=Markup(document),  # noqa: S704 (rendered and escaped by the template above)
+        back_url=_back_url(),
+    )
     return Response(html, headers={"Cache-Control": "private, no-store"})
 
 
