@@ -236,6 +236,25 @@ def test_theme_overrides_addon_which_overrides_core(
         get_database(other).engine.dispose()
 
 
+def test_themes_page_speaks_the_readers_language(as_role, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """THEME.fr.txt beside THEME.txt gives the French title and description; a theme
+    without one shows its THEME.txt in every language; fr_CA falls back to fr."""
+    from core.themes import discover_themes
+
+    (tmp_path / "bold" / "templates").mkdir(parents=True)
+    (tmp_path / "bold" / "THEME.txt").write_text("Bold\nStrong colours.\n")
+    found = discover_themes(tmp_path)
+    assert found["bold"].about("fr") == ("Bold", "Strong colours.")
+    assert found["night"].about("fr_CA") == found["night"].about("fr")
+    english, _ = as_role(Role.ADMIN)
+    french, _ = as_role(Role.ADMIN, locale="fr")
+    page = english.get("/admin/themes").get_data(as_text=True)
+    assert "<h2>Night</h2>" in page and "A dark palette" in page
+    page = french.get("/admin/themes").get_data(as_text=True)
+    assert "<h2>Nuit</h2>" in page and "Une palette sombre" in page
+    assert "<h2>Par défaut</h2>" in page and "A dark palette" not in page
+
+
 @pytest.mark.parametrize("reload", [True, False])
 def test_edited_theme_files_show_while_templates_reload(
     app: Flask, tmp_path: Path, reload: bool

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -72,8 +73,12 @@ def themes_page() -> ResponseReturnValue:
         else:
             set_option("theme.active", name)
             db.commit()
-            flash(_("Theme %(title)s is active.", title=available[name].title), "success")
+            title, _description = available[name].about(str(get_locale()))
+            flash(_("Theme %(title)s is active.", title=title), "success")
         return redirect(url_for("admin.themes_page"))
     return render_template(
-        "admin/themes.html", themes=available.values(), active=get_option("theme.active")
+        "admin/themes.html",
+        themes=available.values(),
+        active=get_option("theme.active"),
+        locale=str(get_locale()),
     )

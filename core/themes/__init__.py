@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask, abort, current_app, g, has_app_context, send_from_directory, url_for
@@ -31,6 +31,16 @@ class Theme:
     path: Path
     title: str
     description: str
+    #: (title, description) per language, from ``THEME.<lang>.txt`` beside ``THEME.txt``.
+    localized: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False)
+
+    def about(self, locale: str) -> tuple[str, str]:
+        """Title and description in ``locale`` (``fr_CA`` falls back to ``fr``), else
+        the ones of ``THEME.txt``."""
+        for key in (locale, locale.partition("_")[0]):
+            if key in self.localized:
+                return self.localized[key]
+        return self.title, self.description
 
     @property
     def templates(self) -> Path:
@@ -50,15 +60,24 @@ def discover_themes(extra: Path | None) -> dict[str, Theme]:
         for folder in sorted(root.iterdir()):
             if folder.name in found or not (folder / "templates").is_dir():
                 continue
-            about = folder / "THEME.txt"
-            lines = about.read_text().splitlines() if about.exists() else []
+            title, description = _about(folder / "THEME.txt") or (folder.name.title(), "")
             found[folder.name] = Theme(
                 name=folder.name,
                 path=folder,
-                title=lines[0] if lines else folder.name.title(),
-                description=" ".join(lines[1:]).strip(),
+                title=title,
+                description=description,
+                localized={
+                    path.name.split(".")[1]: _about(path) or (title, description)
+                    for path in sorted(folder.glob("THEME.*.txt"))
+                },
             )
     return found
+
+
+def _about(path: Path) -> tuple[str, str] | None:
+    """(title, description) of a THEME file: its first line, then the rest."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    return (lines[0].strip(), " ".join(lines[1:]).strip()) if lines else None
 
 
 def themes(app: Flask | None = None) -> dict[str, Theme]:
