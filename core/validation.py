@@ -19,9 +19,11 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.routing import IntegerConverter
@@ -193,3 +195,15 @@ def known_timezone(form: FlaskForm, field: Field) -> None:
         raise ValidationError(
             _("“%(name)s” is not a known time zone (for example Europe/Paris).", name=field.data)
         )
+
+
+def is_web_url(url: str) -> bool:
+    """An absolute http(s) URL with a host: nothing else may be put in front of a client."""
+    parts = urlsplit(url.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in url.strip()
+
+
+def web_link(_form: FlaskForm, field: Field) -> None:
+    """WTForms validator of a video link: said with the form's other errors, not after them."""
+    if field.data and not is_web_url(field.data):
+        raise ValidationError(_l("The video link must start with http:// or https://."))

@@ -134,6 +134,11 @@ def test_validation_errors_keep_what_was_typed(
     assert "must start with http:// or https://" in text
     assert 'value="Parc Monceau"' in text and "javascript:alert(1)" in text
     assert count(app, CoachingSession) == 0
+    # With another field wrong too, both are said at once (not the link after a resubmit).
+    data |= {"duration_minutes": "0"}
+    text = post(app, browser, "/coach/sessions/new", data).get_data(as_text=True)
+    assert "must start with http:// or https://" in text and "between 1 and 1440" in text
+    assert count(app, CoachingSession) == 0
 
 
 def test_moving_bumps_the_schedule_revision_but_notes_do_not(

@@ -23,7 +23,7 @@ from core.coach.rows import LongSelect
 from core.emails.outbox import valid_address
 from core.payments.models import PAYMENT_METHODS
 from core.sessions.models import PAYMENT_STATUSES, SESSION_STATUSES, CoachingSession
-from core.validation import MoneyField, column_length, max_length, supported_date
+from core.validation import MoneyField, column_length, max_length, supported_date, web_link
 
 
 def _choices(values: tuple[str, ...], labels: dict[str, object]) -> list[SelectChoice]:
@@ -102,7 +102,7 @@ class SessionForm(PaymentMixin, FlaskForm):
     )
     video_url = StringField(
         _l("Video link"),
-        validators=[Optional(), max_length(CoachingSession.video_url)],
+        validators=[Optional(), max_length(CoachingSession.video_url), web_link],
         render_kw={"inputmode": "url", "placeholder": "https://"},
     )
     price = MoneyField(

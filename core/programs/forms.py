@@ -25,8 +25,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from core.coach.forms import PaymentMixin
 from core.programs.models import MAX_SESSIONS
-from core.sessions.service import MAX_DURATION, is_web_url
-from core.validation import MoneyField
+from core.sessions.service import MAX_DURATION
+from core.validation import MoneyField, web_link
 
 
 def _strip(value: Any) -> Any:
@@ -35,11 +35,6 @@ def _strip(value: Any) -> Any:
 
 def _upper(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
-
-
-def web_link(_form: FlaskForm, field: Field) -> None:
-    if field.data and not is_web_url(field.data):
-        raise ValidationError(_l("The video link must start with http:// or https://."))
 
 
 def known_currency(_form: FlaskForm, field: Field) -> None:

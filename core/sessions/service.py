@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -31,6 +30,7 @@ from core.validation import (
     MAX_MINOR_UNITS,
     column_length,
     date_range_message,
+    is_web_url,
     supported_instant,
 )
 
@@ -127,12 +127,6 @@ class SessionData:
     status: str = SessionStatus.BOOKED.value
     notes: str | None = None
     links: list[tuple[str, str]] = field(default_factory=list)
-
-
-def is_web_url(url: str) -> bool:
-    """An absolute http(s) URL with a host: nothing else may be put in front of a client."""
-    parts = urlsplit(url.strip())
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in url.strip()
 
 
 def default_title(client: User | None) -> str:
