@@ -120,7 +120,8 @@ def test_client_and_coach_follow_measurements(  # type: ignore[no-untyped-def]
     # The coach corrects the latest entry on the profile.
     coach_page.goto(f"{live_server}{profile_tab(client.id)}")
     latest = coach_page.locator(".physical-entry").first
-    latest.get_by_role("link", name=words["edit"]).click()
+    with coach_page.expect_navigation():  # the add form is on both pages: fill the edit one
+        latest.get_by_role("link", name=words["edit"]).click()
     form = coach_page.locator("#physical-form")
     form.get_by_label(words["weight"]).fill(words["corrected"])
     form.get_by_label(words["note"]).fill("Studio scale")
