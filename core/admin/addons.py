@@ -23,14 +23,13 @@ def addons() -> ResponseReturnValue:
     host = get_host()
     states = {s.name: s for s in db.scalars(select(AddonState))}
     active = host.active_names()
-    titles = {name: addon.title for name, addon in host.addons.items()}
     return render_template(
         "admin/addons.html",
         addons=sorted(host.addons.values(), key=lambda a: a.title.lower()),
-        titles=titles,
-        # Requirements still to activate, by title: said beside the Activate button.
-        waiting={
-            a.name: [titles.get(r, r) for r in a.requires if r not in active]
+        # Each add-on's requirements as (title, active): listed on its card, and the
+        # inactive ones named beside its Activate button.
+        requirements={
+            a.name: [(host.title_of(r), r in active) for r in a.requires]
             for a in host.addons.values()
         },
         states=states,

@@ -305,13 +305,13 @@ class PluginHost:
                 _(
                     "%(title)s requires %(names)s: activate that first",
                     title=addon.title,
-                    names=", ".join(self._title(m) for m in missing),
+                    names=", ".join(self.title_of(m) for m in missing),
                 )
             )
         self._pending_errors.pop(name, None)
         veto = self.call("addon_can_activate", only=[name], app=app)
         if name in self._pending_errors:  # the check itself raised: refuse, do not guess
-            veto = "its activation check failed (see the error below)"
+            veto = _("its activation check failed (see the error below)")
         if veto:
             raise AddonError(self._refusal(addon.title, veto))
         self.migrate(app, name)
@@ -330,7 +330,7 @@ class PluginHost:
         except MigrationError as exc:
             self.record_error(name, f"migration failed: {exc}")
             raise AddonError(
-                self._refusal(self._title(name), _("its migration failed: %(error)s", error=exc))
+                self._refusal(self.title_of(name), _("its migration failed: %(error)s", error=exc))
             ) from exc
         self.record_migration(app, name, created)
         self.forget_state()
@@ -389,7 +389,7 @@ class PluginHost:
             raise AddonError(
                 _(
                     "%(title)s is active: deactivate it before removing its data",
-                    title=self._title(name),
+                    title=self.title_of(name),
                 )
             )
         tables = list(state.tables or []) if state else []
@@ -419,7 +419,7 @@ class PluginHost:
                 _(
                     "%(title)s cannot be deactivated while %(names)s depends on it: "
                     "deactivate that first",
-                    title=self._title(name),
+                    title=self.title_of(name),
                     names=", ".join(dependents),
                 )
             )
@@ -439,7 +439,8 @@ class PluginHost:
     def _refusal(title: str, why: object) -> str:
         return _("%(title)s cannot be activated: %(why)s", title=title, why=why)
 
-    def _title(self, name: str) -> str:
+    def title_of(self, name: str) -> str:
+        """An add-on's title; its name when it is not installed."""
         return self.addons[name].title if name in self.addons else name
 
     def _store(self, name: str, *, active: bool) -> None:
