@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ast
 import configparser
+import functools
 import sys
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, packages_distributions, requires
 from pathlib import Path
 
@@ -69,17 +71,32 @@ def imported_on_load(path: Path, *, anywhere: bool = False) -> set[str]:
     return names
 
 
+def third_party(path: Path, *, anywhere: bool = False) -> set[str]:
+    """The libraries (neither the standard library nor this package) a file imports."""
+    return imported_on_load(path, anywhere=anywhere) - OWN - set(sys.stdlib_module_names)
+
+
+@functools.cache
+def distributions_of() -> Mapping[str, list[str]]:
+    """Importable name → the installed distributions that provide it (read once: slow)."""
+    return packages_distributions()
+
+
+def comes_with(module: str, installed: set[str]) -> bool:
+    """Whether one of these distributions provides the importable ``module``."""
+    provided_by = distributions_of().get(module, [module])
+    return bool({canonicalize_name(d) for d in provided_by} & installed)
+
+
 def test_every_library_the_shipped_code_loads_comes_with_a_plain_install() -> None:
-    distributions = packages_distributions()
     installed = installed_with(install_requires())
     missing = {}
     for folder in SHIPPED:
         for path in sorted((ROOT / folder).rglob("*.py")):
             if path.is_relative_to(ROOT / "core" / "testing"):
                 continue
-            for module in imported_on_load(path) - OWN - set(sys.stdlib_module_names):
-                dists = {canonicalize_name(d) for d in distributions.get(module, [module])}
-                if not dists & installed:
+            for module in third_party(path):
+                if not comes_with(module, installed):
                     missing.setdefault(module, str(path.relative_to(ROOT)))
     assert missing == {}, f"imported on load but not in install_requires: {missing}"
 
@@ -88,22 +105,13 @@ def test_the_testing_extra_brings_what_the_pytest_plugin_imports() -> None:
     """An add-on's tests install ``coachdesk[testing]`` (the scaffold's ``test`` extra):
     it must bring every library the fixtures import, lazily imported ones too (without
     aiosmtpd, every fixture failed in a scaffolded add-on's tests)."""
-    distributions = packages_distributions()
     installed = installed_with(
         install_requires() + requirements("options.extras_require", "testing")
     )
     plugin = ROOT / "core" / "testing"
-    needed = {
-        module
-        for path in plugin.rglob("*.py")
-        for module in imported_on_load(path, anywhere=True) - OWN - set(sys.stdlib_module_names)
-    }
+    needed = {m for path in plugin.rglob("*.py") for m in third_party(path, anywhere=True)}
     assert {"pytest", "aiosmtpd", "time_machine"} <= needed
-    missing = {
-        m
-        for m in needed
-        if not {canonicalize_name(d) for d in distributions.get(m, [m])} & installed
-    }
+    missing = {m for m in needed if not comes_with(m, installed)}
     assert missing == set()
     scaffold = (ROOT / "core" / "plugins" / "scaffold_template" / "pyproject.toml.tmpl").read_text()
     assert 'test = ["coachdesk[testing]"]' in scaffold
